@@ -1,0 +1,6 @@
+export * from './schemas.js'
+export * from './timestamp.js'
+export * from './validate.js'
+export * from './topics.js'
+export * from './envelope.js'
+export * from './partitioner.js'

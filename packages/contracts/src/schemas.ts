@@ -1,0 +1,87 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { TIMESTAMP_PATTERN } from './timestamp.js'
+
+/** Upper bound of one interval's energy: far above any charger's minute, far below an overflow. */
+export const MAX_INTERVAL_KWH = 1000
+
+export const DeviceIdSchema = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9._:-]+$',
+  description: '1–64 characters from A–Z a–z 0–9 . _ : -',
+})
+
+export const TimestampSchema = Type.String({
+  format: 'date-time',
+  pattern: TIMESTAMP_PATTERN,
+  description: 'RFC 3339 with a zone offset or Z; stored in UTC with microsecond resolution',
+  examples: ['2026-01-31T12:00:00Z'],
+})
+
+const Energy = (description: string) => Type.Number({ minimum: 0, maximum: MAX_INTERVAL_KWH, description })
+
+export const MeterReadingSchema = Type.Object(
+  {
+    type: Type.Optional(Type.Literal('meter')),
+    meterId: DeviceIdSchema,
+    kwhConsumedAc: Energy(
+      'AC energy drawn from the grid in this reporting interval (kWh since the previous reading)',
+    ),
+    voltage: Type.Number({ minimum: 0, maximum: 1000, description: 'Grid voltage, V' }),
+    timestamp: TimestampSchema,
+  },
+  { $id: 'MeterReading', additionalProperties: false, description: 'A smart-meter reading (grid side)' },
+)
+export type MeterReading = Static<typeof MeterReadingSchema>
+
+export const VehicleReadingSchema = Type.Object(
+  {
+    type: Type.Optional(Type.Literal('vehicle')),
+    vehicleId: DeviceIdSchema,
+    soc: Type.Number({ minimum: 0, maximum: 100, description: 'State of charge, %' }),
+    kwhDeliveredDc: Energy(
+      'DC energy delivered into the battery in this reporting interval (kWh since the previous reading)',
+    ),
+    batteryTemp: Type.Number({ minimum: -60, maximum: 120, description: 'Battery temperature, °C' }),
+    timestamp: TimestampSchema,
+  },
+  { $id: 'VehicleReading', additionalProperties: false, description: 'A vehicle reading (battery side)' },
+)
+export type VehicleReading = Static<typeof VehicleReadingSchema>
+
+export const AssignmentSchema = Type.Object(
+  {
+    vehicleId: DeviceIdSchema,
+    meterId: DeviceIdSchema,
+    validFrom: TimestampSchema,
+    validTo: Type.Optional(
+      Type.Union([TimestampSchema, Type.Null()], { description: 'null or absent: open' }),
+    ),
+  },
+  {
+    $id: 'Assignment',
+    additionalProperties: false,
+    description: 'The meter a vehicle charges from, from validFrom (inclusive) to validTo (exclusive)',
+  },
+)
+export type Assignment = Static<typeof AssignmentSchema>
+
+export type ReadingType = 'meter' | 'vehicle'
+export type Reading = MeterReading | VehicleReading
+
+/** The error body every service answers with. */
+export const ErrorBodySchema = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable code, e.g. INGEST_INVALID_READING' }),
+    error: Type.String({ description: 'HTTP status text' }),
+    message: Type.String({ description: 'Human-readable reason naming the offending field' }),
+    details: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }), {
+        description: 'One entry per problem found',
+      }),
+    ),
+  },
+  { $id: 'ErrorBody' },
+)
+export type ErrorBody = Static<typeof ErrorBodySchema>

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Entry point of the README's commands. Plain Node (no dependencies), because it runs before
+// anything is installed: it makes sure pnpm and node_modules are there, then hands over.
+//   node scripts/run.mjs test [vitest args]   install what is missing, build, run every test
+//   node scripts/run.mjs start [stack args]   install what is missing, build, start the local stack
+//   node scripts/run.mjs build|typecheck|lint|bench
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PNPM_VERSION = '10.34.8'
+const toolsDir = join(root, '.cache', 'tools')
+
+function log(message) {
+  process.stderr.write(`[energy-ingest] ${message}\n`)
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options })
+  if (result.error) throw result.error
+  return result.status ?? 1
+}
+
+function runOrExit(cmd, args, options) {
+  const status = run(cmd, args, options)
+  if (status !== 0) process.exit(status)
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  const ok = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23
+  if (!ok) {
+    log(`Node ${process.versions.node} is not supported: use Node 20.19+, 22.12+ or 24.`)
+    process.exit(1)
+  }
+}
+
+/** A pnpm 10 binary: the one on PATH if it is pnpm 10, else a copy installed under .cache/tools. */
+function ensurePnpm() {
+  const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8' })
+  if (onPath.status === 0 && onPath.stdout.trim().startsWith('10.')) return 'pnpm'
+  const local = join(toolsDir, 'node_modules', '.bin', 'pnpm')
+  // turbo looks pnpm up on PATH, so the local copy goes there too.
+  process.env.PATH = `${dirname(local)}${delimiter}${process.env.PATH ?? ''}`
+  if (existsSync(local)) return local
+  log(`installing pnpm ${PNPM_VERSION} into .cache/tools (npm registry)…`)
+  mkdirSync(toolsDir, { recursive: true })
+  runOrExit('npm', [
+    'install',
+    '--no-save',
+    '--no-audit',
+    '--no-fund',
+    '--prefix',
+    toolsDir,
+    `pnpm@${PNPM_VERSION}`,
+  ])
+  return local
+}
+
+function installDependencies(pnpm) {
+  log('pnpm install (frozen lockfile)…')
+  runOrExit(pnpm, ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'])
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+const turbo = (args) =>
+  runOrExit(bin('turbo'), args, { env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } })
+
+const [command = 'test', ...rest] = process.argv.slice(2)
+checkNode()
+const pnpm = ensurePnpm()
+installDependencies(pnpm)
+
+switch (command) {
+  case 'build':
+    turbo(['run', 'build', '--output-logs=errors-only'])
+    break
+  case 'typecheck':
+    turbo(['run', 'typecheck', '--output-logs=errors-only'])
+    break
+  case 'lint':
+    runOrExit(bin('eslint'), ['.', '--max-warnings=0'])
+    runOrExit(bin('prettier'), ['--check', '.', '--log-level=warn'])
+    break
+  case 'test':
+    // Integration tests spawn services from their build output, so build first (turbo caches it).
+    turbo(['run', 'build', '--output-logs=errors-only'])
+    runOrExit(bin('vitest'), ['run', ...rest])
+    break
+  case 'start':
+    turbo(['run', 'build', '--output-logs=errors-only'])
+    runOrExit(process.execPath, [join(root, 'infra', 'stack', 'dist', 'main.js'), ...rest])
+    break
+  case 'bench':
+    turbo(['run', 'build', '--output-logs=errors-only'])
+    runOrExit(process.execPath, [join(root, 'packages', 'bench', 'dist', 'cli.js'), ...rest])
+    break
+  default:
+    log(`unknown command "${command}" (test, start, build, typecheck, lint, bench)`)
+    process.exit(2)
+}

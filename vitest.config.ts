@@ -1,0 +1,34 @@
+import { defineConfig } from 'vitest/config'
+
+// One vitest run covers every workspace package. Unit tests sit next to the code they test;
+// integration tests live in test/integration and share one real Kafka + PostgreSQL primary/replica,
+// started once per run by the integration project's globalSetup (packages/testenv).
+export default defineConfig({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+  test: {
+    reporters: process.env.CI ? ['default'] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{packages,services,infra}/*/src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['{packages,services,infra}/*/test/integration/**/*.test.ts'],
+          globalSetup: ['packages/testenv/src/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          teardownTimeout: 60_000,
+          // Files share one broker and one PostgreSQL pair on 2 cores: a few at a time.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+})
