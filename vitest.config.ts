@@ -7,7 +7,8 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    reporters: process.env.CI ? ['default'] : ['default'],
+    teardownTimeout: 60_000,
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     projects: [
       {
         extends: true,
@@ -21,10 +22,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['{packages,services,infra}/*/test/integration/**/*.test.ts'],
-          globalSetup: ['packages/testenv/src/global-setup.ts'],
+          globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          teardownTimeout: 60_000,
           // Files share one broker and one PostgreSQL pair on 2 cores: a few at a time.
           maxWorkers: 2,
         },

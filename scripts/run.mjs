@@ -5,7 +5,7 @@
 //   node scripts/run.mjs start [stack args]   install what is missing, build, start the local stack
 //   node scripts/run.mjs build|typecheck|lint|bench
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -68,7 +68,21 @@ const bin = (name) => join(root, 'node_modules', '.bin', name)
 const turbo = (args) =>
   runOrExit(bin('turbo'), args, { env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } })
 
+const resultsFile = join(root, '.cache', 'test-results.json')
+
+/** One plain closing line ("tests: N passed, N failed, N skipped") from vitest's JSON report. */
+function printSummary() {
+  if (!existsSync(resultsFile)) return
+  const r = JSON.parse(readFileSync(resultsFile, 'utf8'))
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
+  process.stdout.write(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped\n`)
+}
+
 const [command = 'test', ...rest] = process.argv.slice(2)
+if (command === 'summary') {
+  printSummary()
+  process.exit(0)
+}
 checkNode()
 const pnpm = ensurePnpm()
 installDependencies(pnpm)
@@ -79,6 +93,7 @@ switch (command) {
     break
   case 'typecheck':
     turbo(['run', 'typecheck', '--output-logs=errors-only'])
+    runOrExit(bin('tsc'), ['-p', 'tsconfig.json'])
     break
   case 'lint':
     runOrExit(bin('eslint'), ['.', '--max-warnings=0'])
@@ -87,7 +102,17 @@ switch (command) {
   case 'test':
     // Integration tests spawn services from their build output, so build first (turbo caches it).
     turbo(['run', 'build', '--output-logs=errors-only'])
-    runOrExit(bin('vitest'), ['run', ...rest])
+    {
+      const status = run(bin('vitest'), [
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${resultsFile}`,
+        ...rest,
+      ])
+      printSummary()
+      process.exit(status)
+    }
     break
   case 'start':
     turbo(['run', 'build', '--output-logs=errors-only'])

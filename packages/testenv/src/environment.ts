@@ -1,0 +1,73 @@
+import { containerRuntimeAvailable, startContainers } from './containers.js'
+import { startKafka } from './kafka.js'
+import { startPostgresPair } from './postgres.js'
+import { log } from './process.js'
+import { Reaper } from './reaper.js'
+
+export type TestenvMode = 'containers' | 'local' | 'auto'
+
+export interface Environment {
+  mode: 'containers' | 'local'
+  kafkaBrokers: string[]
+  primaryUrl: string
+  replicaUrl: string
+  /** Stops everything this environment started and removes its folders. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+export function parseMode(value: string | undefined): TestenvMode {
+  const mode = value ?? 'auto'
+  if (mode === 'containers' || mode === 'local' || mode === 'auto') return mode
+  throw new Error(`TESTENV must be containers, local or auto (got "${mode}")`)
+}
+
+/**
+ * A real Kafka broker and a PostgreSQL primary + streaming replica. `containers` uses testcontainers,
+ * `local` starts the processes on this machine (Kafka jars from Maven Central, PostgreSQL from npm),
+ * `auto` (default) picks containers when a Docker engine answers, else local.
+ */
+export async function startEnvironment(
+  mode: TestenvMode = parseMode(process.env.TESTENV),
+): Promise<Environment> {
+  const useContainers = mode === 'containers' || (mode === 'auto' && (await containerRuntimeAvailable(5_000)))
+  if (useContainers) {
+    log('TESTENV: containers (a Docker engine answered)')
+    const infra = await startContainers()
+    let stopped = false
+    return {
+      mode: 'containers',
+      ...infra,
+      async stop() {
+        if (stopped) return
+        stopped = true
+        await infra.stop()
+      },
+    }
+  }
+  log(`TESTENV: local processes${mode === 'auto' ? ' (no Docker engine answered)' : ''}`)
+  const reaper = new Reaper()
+  const results = await Promise.allSettled([
+    startKafka({ reaper }),
+    startPostgresPair({ reaper, fast: true }),
+  ])
+  const [kafka, postgres] = results
+  if (kafka.status === 'rejected' || postgres.status === 'rejected') {
+    if (kafka.status === 'fulfilled') await kafka.value.stop()
+    if (postgres.status === 'fulfilled') await postgres.value.stop()
+    reaper.dispose()
+    throw kafka.status === 'rejected' ? kafka.reason : (postgres as PromiseRejectedResult).reason
+  }
+  let stopped = false
+  return {
+    mode: 'local',
+    kafkaBrokers: kafka.value.brokers,
+    primaryUrl: postgres.value.primaryUrl,
+    replicaUrl: postgres.value.replicaUrl,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await Promise.all([kafka.value.stop(), postgres.value.stop()])
+      reaper.dispose()
+    },
+  }
+}
