@@ -1,0 +1,89 @@
+import { topicNames } from '@energy-ingest/contracts'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import { fleetTokens, tokenSecret, type Config } from './config.js'
+import auth from './plugins/auth.js'
+import bodyParsers from './plugins/body-parsers.js'
+import errorHandler from './plugins/error-handler.js'
+import kafka from './plugins/kafka.js'
+import metrics from './plugins/metrics.js'
+import openapi from './plugins/openapi.js'
+import publisher from './plugins/publisher.js'
+import tokenRateLimit from './plugins/rate-limit.js'
+import assignmentRoutes from './routes/assignments.js'
+import batchRoutes from './routes/batch.js'
+import healthRoutes from './routes/health.js'
+import ingestRoutes from './routes/ingest.js'
+import metricsRoutes from './routes/metrics.js'
+
+export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
+  return {
+    level: config.LOG_LEVEL,
+    // Tokens never reach a log line.
+    redact: ['req.headers.authorization', 'INGEST_TOKEN_SECRET', 'INGEST_FLEET_TOKENS'],
+  }
+}
+
+/** Builds the gateway without listening: plugins first, then routes, in boot order. */
+export async function buildApp(config: Config, overrides: { logger?: FastifyServerOptions['logger'] } = {}) {
+  const app = Fastify({
+    logger: overrides.logger ?? loggerOptions(config),
+    bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
+    // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (DESIGN §3).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
+  const maxAgeMs = config.INGEST_MAX_AGE_DAYS * 86_400_000
+  const ingest = { maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_MS, maxAgeMs }
+
+  await app.register(metrics, { processMetrics: config.METRICS_PROCESS })
+  await app.register(errorHandler, { retryAfterS: config.RETRY_AFTER_S })
+  await app.register(openapi, { uiEnabled: true })
+  await app.register(kafka, {
+    brokers: config.KAFKA_BROKERS.split(','),
+    clientId: config.KAFKA_CLIENT_ID,
+    topics: [topics.meter, topics.vehicle, topics.assignments],
+    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    retries: config.KAFKA_RETRIES,
+    idempotent: config.KAFKA_IDEMPOTENT,
+    metadataRefreshMs: config.KAFKA_METADATA_REFRESH_MS,
+  })
+  await app.register(publisher, {
+    topics,
+    lingerMs: config.KAFKA_LINGER_MS,
+    flushMaxReadings: config.KAFKA_FLUSH_MAX_READINGS,
+    messageMaxReadings: config.KAFKA_MESSAGE_MAX_READINGS,
+    packing: config.KAFKA_PACKING,
+    maxPendingReadings: config.KAFKA_MAX_PENDING_READINGS,
+    maxInFlightFlushes: config.KAFKA_MAX_IN_FLIGHT_FLUSHES,
+    sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+    ackTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+  })
+
+  await app.register(healthRoutes)
+  await app.register(metricsRoutes)
+  await app.register(
+    async (v1) => {
+      await v1.register(bodyParsers, { ndjsonBodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES })
+      await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
+      await v1.register(tokenRateLimit, {
+        deviceMax: config.RATE_LIMIT_MAX,
+        fleetMax: config.RATE_LIMIT_FLEET_MAX,
+        windowMs: config.RATE_LIMIT_WINDOW_MS,
+      })
+      await v1.register(ingestRoutes, { ...ingest, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+      await v1.register(batchRoutes, {
+        ...ingest,
+        maxItems: config.INGEST_BATCH_MAX_ITEMS,
+        bodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES,
+      })
+      await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+    },
+    { prefix: '/v1' },
+  )
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

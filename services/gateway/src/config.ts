@@ -1,0 +1,108 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const Int = (def: number, min: number, description: string, max?: number) =>
+  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+
+/** Every setting of the gateway: one environment variable each, with its default. */
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  PORT: Int(3000, 0, 'HTTP port', 65535),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino level' },
+  ),
+  SHUTDOWN_GRACE_MS: Int(10_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+
+  KAFKA_BROKERS: Type.String({
+    default: '127.0.0.1:9092',
+    pattern: '^[^,\\s]+(,[^,\\s]+)*$',
+    description: 'Comma-separated host:port list',
+  }),
+  KAFKA_CLIENT_ID: Type.String({ default: 'energy-gateway', minLength: 1 }),
+  KAFKA_TOPIC_PREFIX: Type.String({ default: '', description: 'Prepended to every topic name' }),
+  KAFKA_LINGER_MS: Int(3, 0, 'How long a flush waits to gather more readings'),
+  KAFKA_FLUSH_MAX_READINGS: Int(20_000, 1, 'A flush starts at once when this many readings wait'),
+  KAFKA_MESSAGE_MAX_READINGS: Int(500, 1, 'Readings packed into one Kafka message at most'),
+  KAFKA_PACKING: Type.Union([Type.Literal('partition'), Type.Literal('none')], {
+    default: 'partition',
+    description: 'partition: readings sharing a partition share a message; none: one message per reading',
+  }),
+  KAFKA_MAX_PENDING_READINGS: Int(200_000, 1, 'Readings waiting or in flight before new ones get 503'),
+  KAFKA_MAX_IN_FLIGHT_FLUSHES: Int(4, 1, 'sendBatch calls in flight at once'),
+  KAFKA_CONNECTION_TIMEOUT_MS: Int(1000, 1, 'kafkajs connectionTimeout'),
+  KAFKA_REQUEST_TIMEOUT_MS: Int(3000, 1, 'kafkajs requestTimeout'),
+  KAFKA_RETRIES: Int(2, 1, 'kafkajs retries of a failed send'),
+  KAFKA_SEND_TIMEOUT_MS: Int(3000, 1, 'Hard deadline of one flush; past it its requests get 503'),
+  KAFKA_METADATA_REFRESH_MS: Int(30_000, 100, 'How often partition counts are re-read'),
+  KAFKA_IDEMPOTENT: Type.Boolean({ default: false, description: 'kafkajs idempotent producer' }),
+  RETRY_AFTER_S: Int(2, 0, 'Retry-After of a 503'),
+
+  INGEST_TOKEN_SECRET: Type.String({ default: '', description: 'HMAC key of device tokens (>= 16 chars)' }),
+  INGEST_FLEET_TOKENS: Type.String({
+    default: '',
+    description: 'Comma-separated tokens valid for any device',
+  }),
+  INGEST_DEV_MODE: Type.Boolean({
+    default: false,
+    description: 'Allow a built-in secret (never in production)',
+  }),
+  INGEST_BATCH_MAX_ITEMS: Int(5000, 1, 'Readings per batch request at most'),
+  INGEST_BODY_LIMIT_BYTES: Int(16_384, 256, 'Body limit of single-reading and assignment requests'),
+  INGEST_BATCH_BODY_LIMIT_BYTES: Int(4 * 1024 * 1024, 256, 'Body limit of batch requests'),
+  INGEST_MAX_FUTURE_SKEW_MS: Int(300_000, 0, 'Timestamps further ahead of the clock are refused'),
+  INGEST_MAX_AGE_DAYS: Int(400, 1, 'Retention horizon: older timestamps are refused'),
+
+  RATE_LIMIT_MAX: Int(600, 1, 'Requests per window and device token'),
+  RATE_LIMIT_FLEET_MAX: Int(0, 0, 'Requests per window and fleet token; 0 = unlimited'),
+  RATE_LIMIT_WINDOW_MS: Int(60_000, 1, 'Rate-limit window'),
+  METRICS_PROCESS: Type.Boolean({ default: true, description: 'Export process/runtime metrics too' }),
+})
+export type Config = Static<typeof ConfigSchema>
+
+/** Used only when INGEST_DEV_MODE=true and no secret is set; the CLI uses it in the same case. */
+export const DEV_TOKEN_SECRET = 'energy-ingest-dev-secret-not-for-production'
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads the settings from an env-like object; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known: Record<string, string> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const raw = env[key]
+    if (raw !== undefined) known[key] = raw.trim()
+  }
+  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, known))
+  const problems = [...Value.Errors(ConfigSchema, value)].map(
+    (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
+  )
+  if (problems.length === 0) {
+    const config = value as Config
+    if (config.INGEST_TOKEN_SECRET === '' && !config.INGEST_DEV_MODE) {
+      problems.push('INGEST_TOKEN_SECRET: required (or set INGEST_DEV_MODE=true for a dev run)')
+    } else if (config.INGEST_TOKEN_SECRET !== '' && config.INGEST_TOKEN_SECRET.length < 16) {
+      problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
+    }
+    if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
+      problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return value as Config
+}
+
+/** The HMAC key in force: the configured secret, or the dev secret in a dev run. */
+export function tokenSecret(config: Pick<Config, 'INGEST_TOKEN_SECRET'>): string {
+  return config.INGEST_TOKEN_SECRET === '' ? DEV_TOKEN_SECRET : config.INGEST_TOKEN_SECRET
+}
+
+export function fleetTokens(config: Pick<Config, 'INGEST_FLEET_TOKENS'>): string[] {
+  return config.INGEST_FLEET_TOKENS.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0)
+}

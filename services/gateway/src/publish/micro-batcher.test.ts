@@ -1,0 +1,129 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  BatcherClosedError,
+  BatcherOverloadedError,
+  FlushTimeoutError,
+  MicroBatcher,
+} from './micro-batcher.js'
+
+function deferred() {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+describe('MicroBatcher', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  const make = (send: (items: number[]) => Promise<void>, over: Partial<{ maxItems: number }> = {}) =>
+    new MicroBatcher<number>({
+      lingerMs: 5,
+      maxItems: over.maxItems ?? 100,
+      maxPending: 10,
+      maxInFlight: 1,
+      timeoutMs: 1000,
+      send,
+    })
+
+  it('gathers submissions for the linger time and sends them in one call', async () => {
+    const sent: number[][] = []
+    const b = make(async (items) => {
+      sent.push(items)
+    })
+    const all = Promise.all([b.submit([1, 2]), b.submit([3])])
+    expect(sent).toEqual([])
+    await vi.advanceTimersByTimeAsync(5)
+    await all
+    expect(sent).toEqual([[1, 2, 3]])
+  })
+
+  it('flushes at once when the size limit is reached', async () => {
+    const sent: number[][] = []
+    const b = make(
+      async (items) => {
+        sent.push(items)
+      },
+      { maxItems: 3 },
+    )
+    const p = Promise.all([b.submit([1, 2]), b.submit([3])])
+    await vi.advanceTimersByTimeAsync(0)
+    await p
+    expect(sent).toEqual([[1, 2, 3]])
+  })
+
+  it('rejects every submission of a failed flush, and only those', async () => {
+    let calls = 0
+    const b = make(async () => {
+      calls++
+      if (calls === 1) throw new Error('broker down')
+    })
+    const first = b.submit([1])
+    const firstResult = first.catch((err: unknown) => err)
+    await vi.advanceTimersByTimeAsync(5)
+    expect(await firstResult).toEqual(new Error('broker down'))
+    const second = b.submit([2])
+    await vi.advanceTimersByTimeAsync(5)
+    await expect(second).resolves.toBeUndefined()
+  })
+
+  it('fails a flush that outlives its deadline', async () => {
+    const b = make(() => new Promise<void>(() => {}))
+    const p = b.submit([1]).catch((err: unknown) => err)
+    await vi.advanceTimersByTimeAsync(1005)
+    expect(await p).toBeInstanceOf(FlushTimeoutError)
+    expect(b.pending).toBe(0)
+  })
+
+  it('refuses items beyond maxPending and after close', async () => {
+    const gate = deferred()
+    const b = make(() => gate.promise)
+    const first = b.submit([1, 2, 3, 4, 5, 6, 7, 8])
+    await expect(b.submit([9, 10, 11])).rejects.toBeInstanceOf(BatcherOverloadedError)
+    await vi.advanceTimersByTimeAsync(5)
+    const closing = b.close()
+    await expect(b.submit([1])).rejects.toBeInstanceOf(BatcherClosedError)
+    gate.resolve()
+    await closing
+    await expect(first).resolves.toBeUndefined()
+  })
+
+  it('holds submissions while the flush slots are busy, then sends them together', async () => {
+    const gates = [deferred(), deferred()]
+    const sent: number[][] = []
+    const b = make((items) => {
+      sent.push(items)
+      return gates[sent.length - 1]!.promise
+    })
+    const a = b.submit([1])
+    await vi.advanceTimersByTimeAsync(5)
+    const rest = Promise.all([b.submit([2]), b.submit([3])])
+    await vi.advanceTimersByTimeAsync(20)
+    expect(sent).toEqual([[1]])
+    gates[0]!.resolve()
+    await a
+    await vi.advanceTimersByTimeAsync(5)
+    expect(sent).toEqual([[1], [2, 3]])
+    gates[1]!.resolve()
+    await rest
+  })
+
+  it('close() sends what is waiting without waiting for the linger', async () => {
+    const sent: number[][] = []
+    const b = make(async (items) => {
+      sent.push(items)
+    })
+    const p = b.submit([1])
+    await b.close()
+    await p
+    expect(sent).toEqual([[1]])
+  })
+})

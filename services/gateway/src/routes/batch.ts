@@ -1,0 +1,111 @@
+import { detectReadingType, validateReading, type ValidationIssue } from '@energy-ingest/contracts'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { BatchAllRejected, BatchNotArray, BatchTooLarge, DeviceForbidden, withIssues } from '../errors.js'
+import { MalformedLine } from '../ndjson.js'
+import { readingRecord, type OutRecord } from '../publish/pack.js'
+import { BatchAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
+import { timeRules } from './ingest.js'
+
+export interface BatchRouteOptions {
+  maxItems: number
+  maxFutureSkewMs: number
+  maxAgeMs: number
+  bodyLimitBytes: number
+}
+
+interface Rejected {
+  index: number
+  issues: ValidationIssue[]
+}
+
+/** "body/3/voltage" — where an item's problem is, in the terms of the request body. */
+function itemPath(index: number, field: string): string {
+  return field === 'body' ? `body/${index}` : `body/${index}/${field.replace(/\./g, '/')}`
+}
+
+/** POST /ingest/batch: a JSON array or NDJSON of readings; each item is validated on its own. */
+export default async function batchRoutes(fastify: FastifyInstance, opts: BatchRouteOptions) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { metrics, publisher, tokens } = app
+  app.post(
+    '/ingest/batch',
+    {
+      ...contractValidated,
+      bodyLimit: opts.bodyLimitBytes,
+      schema: {
+        summary: 'Ingest a batch of readings',
+        description:
+          `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings. ` +
+          'Valid items are published; invalid ones are listed with their index. 400 when none is valid. ' +
+          'A device token may only post its own readings (403 otherwise, nothing published).',
+        tags: ['ingest'],
+        consumes: ['application/json', 'application/x-ndjson'],
+        body: Type.Array(ReadingRef, { maxItems: opts.maxItems }),
+        response: {
+          202: BatchAcceptedSchema,
+          ...errorResponses(400, 401, 403, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const body: unknown = req.body
+      if (!Array.isArray(body)) throw new BatchNotArray()
+      if (body.length > opts.maxItems) throw new BatchTooLarge(body.length, opts.maxItems)
+      const rules = timeRules(opts)
+      const principal = req.principal!
+      const records: OutRecord[] = []
+      const rejected: Rejected[] = []
+      const counts = { meter: 0, vehicle: 0 }
+      for (let index = 0; index < body.length; index++) {
+        const item: unknown = body[index]
+        if (item instanceof MalformedLine) {
+          rejected.push({
+            index,
+            issues: [{ field: 'body', reason: `line ${item.line}: not valid JSON (${item.reason})` }],
+          })
+          metrics.rejected.inc({ type: 'unknown', reason: 'malformed' })
+          continue
+        }
+        const result = validateReading(item, rules)
+        if (!result.ok) {
+          rejected.push({ index, issues: result.issues })
+          const detected = detectReadingType(item)
+          metrics.rejected.inc({ type: detected.ok ? detected.type : 'unknown', reason: 'invalid' })
+          continue
+        }
+        const record = readingRecord(result)
+        // One foreign reading refuses the whole request: a device posting for others is not a data error.
+        if (!tokens.mayPostFor(principal, result.type, record.key)) {
+          metrics.rejected.inc({ type: result.type, reason: 'forbidden' }, records.length + 1)
+          throw new DeviceForbidden(`${result.type}:${record.key} (item ${index})`)
+        }
+        records.push(record)
+        counts[result.type]++
+      }
+      if (records.length === 0) {
+        const details = rejected.flatMap((r) =>
+          r.issues.map((i) => ({ field: itemPath(r.index, i.field), reason: i.reason })),
+        )
+        const summary =
+          details.length === 0 ? 'body: is an empty array' : `${details[0]!.field}: ${details[0]!.reason}`
+        throw withIssues(
+          new BatchAllRejected(`${summary}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`),
+          details,
+        )
+      }
+      try {
+        await publisher.publish(records)
+      } catch (err) {
+        if (counts.meter > 0) metrics.rejected.inc({ type: 'meter', reason: 'unavailable' }, counts.meter)
+        if (counts.vehicle > 0)
+          metrics.rejected.inc({ type: 'vehicle', reason: 'unavailable' }, counts.vehicle)
+        throw err
+      }
+      if (counts.meter > 0) metrics.accepted.inc({ type: 'meter' }, counts.meter)
+      if (counts.vehicle > 0) metrics.accepted.inc({ type: 'vehicle' }, counts.vehicle)
+      return reply.code(202).send({ accepted: records.length, rejected })
+    },
+  )
+}
