@@ -1,1 +1,39 @@
-export {}
+export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type MigrateOptions } from './migrate.js'
+export {
+  PARTITIONED_TABLES,
+  partitionFor,
+  parsePartitionName,
+  monthStart,
+  monthsOf,
+  retentionCutoff,
+  type MonthPartition,
+  type PartitionedTable,
+} from './partition-names.js'
+export {
+  ensureMonths,
+  listPartitions,
+  dropExpired,
+  PartitionManager,
+  TABLES_OF_KIND,
+  type PartitionManagerOptions,
+} from './partitions.js'
+export {
+  writeMeterBatch,
+  writeVehicleBatch,
+  copyMeterRowsRaw,
+  copyVehicleRowsRaw,
+  type WriteOptions,
+  type WriteResult,
+  type WritePhase,
+} from './write.js'
+export {
+  closeHours,
+  readWatermark,
+  setRollupMode,
+  type CloseHoursOptions,
+  type CloseHoursResult,
+} from './rollups.js'
+export { upsertAssignments, type AssignmentRow } from './assignments.js'
+export { copyField, copyRow, decimalText, microsOf } from './copy-text.js'
+export { LOCK_NAMESPACE, LOCKS } from './locks.js'
+export type { DbClient, Queryable, ReadingKind, Decimal, MeterRow, VehicleRow } from './types.js'

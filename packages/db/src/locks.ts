@@ -1,0 +1,13 @@
+// Advisory lock keys, two-int form: (LOCK_NAMESPACE, key). One place, so no two features collide.
+export const LOCK_NAMESPACE = 0x45_4e_45_52 // 'ENER'
+
+export const LOCKS = {
+  migrations: 1,
+  partitions: 2,
+  /** Writers hold it shared per write transaction; closeHours() takes it exclusively. */
+  meterRollup: 10,
+  vehicleRollup: 11,
+  /** Lets one closeHours() per kind run at a time, without queueing behind another. */
+  meterCloser: 12,
+  vehicleCloser: 13,
+} as const
