@@ -66,7 +66,7 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
   await app.register(metricsRoutes)
   await app.register(
     async (v1) => {
-      await v1.register(bodyParsers, { ndjsonBodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES })
+      await v1.register(bodyParsers)
       await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
       await v1.register(tokenRateLimit, {
         deviceMax: config.RATE_LIMIT_MAX,

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BatchAllRejected, BatchNotArray, BatchTooLarge, DeviceForbidden, withIssues } from '../errors.js'
-import { MalformedLine } from '../ndjson.js'
+import { MalformedLine, parseNdjson } from '../ndjson.js'
 import { readingRecord, type OutRecord } from '../publish/pack.js'
 import { BatchAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
 import { timeRules } from './ingest.js'
@@ -29,6 +29,12 @@ function itemPath(index: number, field: string): string {
 export default async function batchRoutes(fastify: FastifyInstance, opts: BatchRouteOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { metrics, publisher, tokens } = app
+  // Only this route takes NDJSON: elsewhere it is a 415.
+  app.addContentTypeParser(
+    'application/x-ndjson',
+    { parseAs: 'string', bodyLimit: opts.bodyLimitBytes },
+    (_req, body, done) => done(null, parseNdjson(body as string)),
+  )
   app.post(
     '/ingest/batch',
     {
