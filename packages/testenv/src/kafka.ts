@@ -142,13 +142,6 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n--- kafka.log ---\n${tail(logFile)}`)
     })
-    // The first group use creates __consumer_offsets and its coordinator loads for a moment;
-    // doing it here spares every test the "coordinator not available" retry.
-    await eventually(() => groupCoordinatorReady(brokers), {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-      message: 'group coordinator',
-    })
     log(`Kafka ${kafkaVersion()} ready on ${brokers[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   }
   const stopWith = async (how: 'stop' | 'kill') => {
@@ -166,24 +159,6 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     start,
     stop: () => stopWith('stop'),
     kill: () => stopWith('kill'),
-  }
-}
-
-async function groupCoordinatorReady(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: 'testenv-probe',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  }).admin()
-  try {
-    await admin.connect()
-    const { groups } = await admin.describeGroups(['testenv-warmup'])
-    return groups[0]?.errorCode === 0
-  } catch {
-    return false
-  } finally {
-    await admin.disconnect().catch(() => undefined)
   }
 }
 
