@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import { copyRow, microsOf } from './copy-text.js'
+import { copyRow } from './copy-text.js'
 import { LOCK_NAMESPACE, LOCKS } from './locks.js'
-import { monthsOf } from './partition-names.js'
 import { ensureMonths } from './partitions.js'
 import type { KindSpec } from './queries/kind-spec.js'
 import { METER } from './queries/meter.js'
@@ -14,34 +13,70 @@ export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
   shard?: number
   /**
-   * `optimistic` (default): COPY straight into history inside a savepoint; only when that hits a
-   * unique violation (a redelivery), roll back to the savepoint and take the staged path.
-   * `staged`: always COPY into a temp table, then INSERT … ON CONFLICT DO NOTHING.
+   * The batch is always COPYed into a session temp table first (everything after works set-wise on it).
+   * `optimistic` (default): plain INSERT … SELECT into history inside a savepoint; only when that hits
+   * a unique violation (a redelivery, a duplicate in the batch) roll back to the savepoint and take the
+   * staged path. `staged`: always INSERT … ON CONFLICT DO NOTHING.
    */
   insertMode?: 'optimistic' | 'staged'
   /** Filled with milliseconds per phase, for benchmarks. */
   timings?: Partial<Record<WritePhase, number>>
 }
 
-export type WritePhase = 'partitions' | 'insert' | 'fleet' | 'hourly' | 'live' | 'commit'
+export type WritePhase = 'partitions' | 'copy' | 'insert' | 'fleet' | 'hourly' | 'live' | 'commit'
 
 export interface WriteResult {
   rows: number
   /** Rows new to history; the rest were already stored (redelivery or duplicates in the batch). */
   inserted: number
   duplicates: number
-  /** Inserted rows older than the rollup watermark, folded into *_hourly in this transaction. */
-  lateRows: number
+  /** Hourly rows touched by inserted rows older than the rollup watermark (folded in this transaction). */
+  lateHourRows: number
   path: 'copy' | 'staged'
   partitionsCreated: string[]
 }
 
 const ROLLUP_LOCK: Record<ReadingKind, number> = { meter: LOCKS.meterRollup, vehicle: LOCKS.vehicleRollup }
 
+// The watermark's hour as 'YYYY-MM-DDTHH' (UTC), comparable with hourPrefix(); NULL for infinity.
 const WATERMARK = `
-  SELECT (extract(epoch FROM closed_before) * 1000)::float8 AS ms FROM rollup_watermarks WHERE kind = $1`
+  SELECT CASE WHEN closed_before <> 'infinity'
+    THEN to_char(closed_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') END AS hour
+  FROM rollup_watermarks WHERE kind = $1`
+
+const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/
+
+/** 'YYYY-MM-DDTHH' of a normalised UTC timestamp; refuses any other form. */
+function hourPrefix(ts: string): string {
+  if (!UTC_TIMESTAMP.test(ts))
+    throw new RangeError(`timestamp must be UTC RFC 3339 (…Z), got ${JSON.stringify(ts)}`)
+  return ts.slice(0, 13)
+}
+
+/** Months each client has seen exist; a dropped partition shows up as a failed insert, which clears it. */
+const knownMonths = new WeakMap<DbClient, Set<string>>()
+
+async function ensureMonthsCached(
+  client: DbClient,
+  kind: ReadingKind,
+  hours: Set<string>,
+): Promise<string[]> {
+  const known = knownMonths.get(client) ?? new Set<string>()
+  knownMonths.set(client, known)
+  const missing = [...new Set([...hours].map((h) => `${kind}:${h.slice(0, 7)}`))].filter((m) => !known.has(m))
+  if (missing.length === 0) return []
+  const created = await ensureMonths(
+    client,
+    [kind],
+    missing.map((m) => new Date(`${m.slice(kind.length + 1)}-01T00:00:00Z`)),
+  )
+  for (const m of missing) known.add(m)
+  return created
+}
 
 const UNIQUE_VIOLATION = '23505'
+/** "no partition of relation … found for row" */
+const NO_PARTITION = '23514'
 const COPY_CHUNK_CHARS = 256 * 1024
 
 /** Streams rows to a COPY … FROM STDIN; a failure on either side destroys the stream and aborts the COPY. */
@@ -64,17 +99,8 @@ function pgCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined
 }
 
-/** Staging + ON CONFLICT DO NOTHING: returns the batch indices that were actually inserted. */
-async function insertStaged<Row>(client: DbClient, spec: KindSpec<Row>, fields: (string | null)[][]) {
-  await client.query(spec.createStaging)
-  await copyRows(
-    client,
-    spec.copyStaging,
-    fields.map((f, n) => [String(n), ...f]),
-  )
-  const { rows } = await client.query<{ n: number }>(spec.insertFromStaging)
-  return rows.map((r) => r.n).sort((a, b) => a - b)
-}
+/** Clients whose session already has the temp batch tables (created in a committed transaction). */
+const batchTablesReady = new WeakMap<DbClient, Set<string>>()
 
 async function writeBatch<Row>(
   client: DbClient,
@@ -86,7 +112,7 @@ async function writeBatch<Row>(
     rows: rows.length,
     inserted: 0,
     duplicates: 0,
-    lateRows: 0,
+    lateHourRows: 0,
     path: 'copy',
     partitionsCreated: [],
   }
@@ -98,84 +124,83 @@ async function writeBatch<Row>(
     if (timings) timings[phase] = (timings[phase] ?? 0) + (now - mark)
     mark = now
   }
-  const fields = rows.map((r) => spec.fields(r))
-  const micros = rows.map((r) => microsOf(spec.timestamp(r)))
-  result.partitionsCreated = await ensureMonths(
-    client,
-    [spec.kind],
-    monthsOf(micros.map((us) => Math.floor(us / 1000))),
-  )
+  // Normalised UTC timestamps sort as text down to the second: the hour prefix decides lateness and
+  // the month prefix the partition, without parsing a date per row.
+  const hours = new Set<string>()
+  for (const r of rows) hours.add(hourPrefix(spec.timestamp(r)))
+  result.partitionsCreated = await ensureMonthsCached(client, spec.kind, hours)
   lap('partitions')
 
+  const ready = batchTablesReady.get(client) ?? new Set<string>()
   await client.query('BEGIN')
   try {
+    if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
     // Shared: any number of writers at once; closeHours() takes it exclusively, so the watermark read
     // next cannot move until this transaction ends, and every row below it is folded exactly once.
     await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [
       LOCK_NAMESPACE,
       ROLLUP_LOCK[spec.kind],
     ])
-    const watermark = await client.query<{ ms: number }>(WATERMARK, [spec.kind])
-    const closedBeforeUs = (watermark.rows[0]?.ms ?? Number.POSITIVE_INFINITY) * 1000
+    const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
+    const closedBefore = watermark.rows[0]?.hour ?? null // null: infinity, every row folds per batch
+    await copyRows(
+      client,
+      spec.copyBatch,
+      rows.map((r, n) => [String(n), ...spec.fields(r)]),
+    )
+    lap('copy')
 
-    let inserted: number[] | null = null // null: every row of the batch
-    if (opts.insertMode === 'staged') {
-      inserted = await insertStaged(client, spec, fields)
-      result.path = 'staged'
-    } else {
-      await client.query('SAVEPOINT batch_copy')
+    let inserted = rows.length
+    if (opts.insertMode !== 'staged') {
+      await client.query('SAVEPOINT batch_insert')
       try {
-        await copyRows(client, spec.copyHistory, fields)
-        await client.query('RELEASE SAVEPOINT batch_copy')
+        await client.query(spec.insertAll)
+        await client.query('RELEASE SAVEPOINT batch_insert')
       } catch (err) {
         if (pgCode(err) !== UNIQUE_VIOLATION) throw err
-        await client.query('ROLLBACK TO SAVEPOINT batch_copy')
-        inserted = await insertStaged(client, spec, fields)
+        await client.query('ROLLBACK TO SAVEPOINT batch_insert')
+        inserted = await insertNew(client, spec, rows.length)
         result.path = 'staged'
       }
+    } else {
+      inserted = await insertNew(client, spec, rows.length)
+      result.path = 'staged'
     }
-    const idx = inserted ?? fields.map((_, i) => i)
-    result.inserted = idx.length
-    result.duplicates = rows.length - idx.length
+    result.inserted = inserted
+    result.duplicates = rows.length - inserted
     lap('insert')
 
-    if (idx.length > 0) {
-      const column = (j: number, among: number[] = idx) => among.map((i) => fields[i]![j]!)
-      await client.query(spec.foldFleet, [opts.shard ?? 0, ...spec.fleetColumns.map((j) => column(j))])
+    if (inserted > 0) {
+      await client.query(spec.foldFleet, [opts.shard ?? 0])
       lap('fleet')
-
-      const late = idx.filter((i) => micros[i]! < closedBeforeUs)
-      result.lateRows = late.length
-      if (late.length > 0) {
-        const width = fields[0]!.length - 1 // every column but received_at
-        await client.query(
-          spec.foldHourly,
-          Array.from({ length: width }, (_, j) => column(j, late)),
-        )
+      // The batch table now holds exactly the inserted rows; any below the watermark are late.
+      if (closedBefore === null || [...hours].some((h) => h < closedBefore)) {
+        const late = await client.query(spec.foldLate, [
+          closedBefore === null ? 'infinity' : `${closedBefore}:00:00Z`,
+        ])
+        result.lateHourRows = late.rowCount ?? 0
       }
       lap('hourly')
-
-      // Newest inserted reading per device; sorted by id so concurrent writers lock live rows in one order.
-      const newest = new Map<string, number>()
-      for (const i of idx) {
-        const id = fields[i]![0]!
-        const seen = newest.get(id)
-        if (seen === undefined || micros[i]! > micros[seen]!) newest.set(id, i)
-      }
-      const liveIdx = [...newest.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
-      await client.query(
-        spec.upsertLive,
-        Array.from({ length: fields[0]!.length }, (_, j) => liveIdx.map((i) => fields[i]![j])),
-      )
+      await client.query(spec.upsertLive)
       lap('live')
     }
     await client.query('COMMIT')
+    ready.add(spec.kind)
+    batchTablesReady.set(client, ready)
     lap('commit')
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {})
+    if (pgCode(err) === NO_PARTITION) knownMonths.delete(client) // dropped meanwhile: check again next time
     throw err
   }
   return result
+}
+
+/** The staged path: dedupe the batch, INSERT … ON CONFLICT DO NOTHING, keep only what was inserted. */
+async function insertNew<Row>(client: DbClient, spec: KindSpec<Row>, rows: number): Promise<number> {
+  const dupes = await client.query(spec.dedupeBatch)
+  const skipped = await client.query(spec.insertNew)
+  return rows - (dupes.rowCount ?? 0) - (skipped.rowCount ?? 0)
 }
 
 /**

@@ -1,24 +1,30 @@
 import type { ReadingKind } from '../types.js'
 
-/** Everything the generic write path needs to know about one reading kind. */
+/**
+ * Everything the generic write path needs to know about one reading kind. Every statement after the
+ * COPY works set-wise on the session's temp batch table (`<kind>_batch`), so no value is sent twice
+ * and no array parameter has to be parsed.
+ */
 export interface KindSpec<Row> {
   kind: ReadingKind
   /** Fields in history column order: [device id, ts, ...values, received_at]. */
   fields(row: Row): (string | null)[]
-  deviceId(row: Row): string
   timestamp(row: Row): string
   copyHistory: string
-  createStaging: string
-  copyStaging: string
-  /** Inserts staging into history, skipping conflicts; returns the staging ordinals `n` inserted. */
-  insertFromStaging: string
-  /** $1 shard, then the arrays listed by fleetColumns. */
+  createBatchTable: string
+  /** COPY of (n, ...history columns) into the batch table. */
+  copyBatch: string
+  /** Plain INSERT of the whole batch into history (fails on a duplicate: the optimistic path). */
+  insertAll: string
+  /** Keeps the first occurrence (lowest n) of each (device, ts) in the batch table. */
+  dedupeBatch: string
+  /** INSERT … ON CONFLICT DO NOTHING, then deletes the rows that were not inserted from the batch table. */
+  insertNew: string
+  /** $1 shard. */
   foldFleet: string
-  fleetColumns: number[]
-  /** Arrays of every history column except received_at. */
-  foldHourly: string
-  /** Arrays of every history column. */
+  /** $1 watermark: folds batch rows with ts < $1 into *_hourly. */
+  foldLate: string
   upsertLive: string
-  /** Recomputes hourly rows of [$1, $2) from history (closeHours). */
+  /** Recomputes the hourly rows of [$1, $2) from history (closeHours). */
   materializeHourly: string
 }

@@ -4,39 +4,16 @@ import type { KindSpec } from './kind-spec.js'
 
 const COLUMNS = 'vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at'
 
-const INSERT_FROM_STAGING = `
-  WITH ins AS (
-    INSERT INTO vehicle_history (${COLUMNS})
-    SELECT ${COLUMNS} FROM vehicle_staging ORDER BY n
-    ON CONFLICT (vehicle_id, ts) DO NOTHING
-    RETURNING vehicle_id, ts)
-  SELECT DISTINCT ON (s.vehicle_id, s.ts) s.n
-  FROM vehicle_staging s JOIN ins USING (vehicle_id, ts)
-  ORDER BY s.vehicle_id, s.ts, s.n`
-
-const FOLD_FLEET = `
-  INSERT INTO vehicle_fleet_minutely AS f (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
-  SELECT date_trunc('minute', t.ts, 'UTC'), $1, count(*), sum(t.kwh), sum(t.temp)
-  FROM unnest($2::timestamptz[], $3::numeric[], $4::numeric[]) AS t(ts, kwh, temp)
-  GROUP BY 1 ORDER BY 1
-  ON CONFLICT (minute, shard) DO UPDATE SET
-    readings = f.readings + excluded.readings,
-    kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
-    battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`
-
 const HOURLY_COLUMNS = `vehicle_id, hour, readings, kwh_delivered_dc_sum, battery_temp_sum, battery_temp_min,
   battery_temp_max, soc_sum, soc_min, soc_max, first_ts, first_soc, last_ts, last_soc`
 
-const HOURLY_AGGREGATES = (id: string, ts: string, soc: string, kwh: string, temp: string) => `
-  ${id}, date_trunc('hour', ${ts}, 'UTC'), count(*), sum(${kwh}), sum(${temp}), min(${temp}), max(${temp}),
-  sum(${soc}), min(${soc}), max(${soc}),
-  min(${ts}), (array_agg(${soc} ORDER BY ${ts}))[1], max(${ts}), (array_agg(${soc} ORDER BY ${ts} DESC))[1]`
+const HOURLY_SELECT = `vehicle_id, date_trunc('hour', ts, 'UTC'), count(*), sum(kwh_delivered_dc),
+  sum(battery_temp), min(battery_temp), max(battery_temp), sum(soc), min(soc), max(soc),
+  min(ts), (array_agg(soc ORDER BY ts))[1], max(ts), (array_agg(soc ORDER BY ts DESC))[1]`
 
-const FOLD_HOURLY = `
+const FOLD_LATE = `
   INSERT INTO vehicle_hourly AS h (${HOURLY_COLUMNS})
-  SELECT ${HOURLY_AGGREGATES('t.id', 't.ts', 't.soc', 't.kwh', 't.temp')}
-  FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[], $5::numeric[])
-    AS t(id, ts, soc, kwh, temp)
+  SELECT ${HOURLY_SELECT} FROM vehicle_batch WHERE ts < $1
   GROUP BY 1, 2 ORDER BY 1, 2
   ON CONFLICT (vehicle_id, hour) DO UPDATE SET
     readings = h.readings + excluded.readings,
@@ -52,20 +29,9 @@ const FOLD_HOURLY = `
     last_soc = CASE WHEN excluded.last_ts > h.last_ts THEN excluded.last_soc ELSE h.last_soc END,
     last_ts = greatest(h.last_ts, excluded.last_ts)`
 
-const UPSERT_LIVE = `
-  INSERT INTO vehicle_live AS l (${COLUMNS}, updated_at)
-  SELECT t.*, now()
-  FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[], $5::numeric[], $6::timestamptz[])
-    AS t(vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at)
-  ON CONFLICT (vehicle_id) DO UPDATE SET
-    ts = excluded.ts, soc = excluded.soc, kwh_delivered_dc = excluded.kwh_delivered_dc,
-    battery_temp = excluded.battery_temp, received_at = excluded.received_at, updated_at = excluded.updated_at
-  WHERE l.ts < excluded.ts`
-
 const MATERIALIZE_HOURLY = `
   INSERT INTO vehicle_hourly AS h (${HOURLY_COLUMNS})
-  SELECT ${HOURLY_AGGREGATES('vehicle_id', 'ts', 'soc', 'kwh_delivered_dc', 'battery_temp')}
-  FROM vehicle_history WHERE ts >= $1 AND ts < $2
+  SELECT ${HOURLY_SELECT} FROM vehicle_history WHERE ts >= $1 AND ts < $2
   GROUP BY 1, 2
   ON CONFLICT (vehicle_id, hour) DO UPDATE SET
     readings = excluded.readings, kwh_delivered_dc_sum = excluded.kwh_delivered_dc_sum,
@@ -84,18 +50,42 @@ export const VEHICLE: KindSpec<VehicleRow> = {
     decimalText(r.batteryTemp),
     r.receivedAt ?? null,
   ],
-  deviceId: (r) => r.vehicleId,
   timestamp: (r) => r.timestamp,
   copyHistory: `COPY vehicle_history (${COLUMNS}) FROM STDIN`,
-  createStaging: `CREATE TEMP TABLE IF NOT EXISTS vehicle_staging (
+  createBatchTable: `CREATE TEMP TABLE IF NOT EXISTS vehicle_batch (
     n integer, vehicle_id text, ts timestamptz, soc numeric, kwh_delivered_dc numeric, battery_temp numeric,
     received_at timestamptz
   ) ON COMMIT DELETE ROWS`,
-  copyStaging: `COPY vehicle_staging (n, ${COLUMNS}) FROM STDIN`,
-  insertFromStaging: INSERT_FROM_STAGING,
-  foldFleet: FOLD_FLEET,
-  fleetColumns: [1, 3, 4],
-  foldHourly: FOLD_HOURLY,
-  upsertLive: UPSERT_LIVE,
+  copyBatch: `COPY vehicle_batch (n, ${COLUMNS}) FROM STDIN`,
+  insertAll: `INSERT INTO vehicle_history (${COLUMNS}) SELECT ${COLUMNS} FROM vehicle_batch`,
+  dedupeBatch: `
+    DELETE FROM vehicle_batch WHERE n IN (
+      SELECT n FROM (
+        SELECT n, row_number() OVER (PARTITION BY vehicle_id, ts ORDER BY n) AS rn FROM vehicle_batch
+      ) d WHERE rn > 1)`,
+  insertNew: `
+    WITH ins AS (
+      INSERT INTO vehicle_history (${COLUMNS}) SELECT ${COLUMNS} FROM vehicle_batch
+      ON CONFLICT (vehicle_id, ts) DO NOTHING
+      RETURNING vehicle_id, ts)
+    DELETE FROM vehicle_batch b
+    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.vehicle_id = b.vehicle_id AND ins.ts = b.ts)`,
+  foldFleet: `
+    INSERT INTO vehicle_fleet_minutely AS f (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
+    SELECT date_trunc('minute', ts, 'UTC'), $1, count(*), sum(kwh_delivered_dc), sum(battery_temp)
+    FROM vehicle_batch
+    GROUP BY 1 ORDER BY 1
+    ON CONFLICT (minute, shard) DO UPDATE SET
+      readings = f.readings + excluded.readings,
+      kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
+      battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
+  foldLate: FOLD_LATE,
+  upsertLive: `
+    INSERT INTO vehicle_live AS l (${COLUMNS}, updated_at)
+    SELECT DISTINCT ON (vehicle_id) ${COLUMNS}, now() FROM vehicle_batch ORDER BY vehicle_id, ts DESC
+    ON CONFLICT (vehicle_id) DO UPDATE SET
+      ts = excluded.ts, soc = excluded.soc, kwh_delivered_dc = excluded.kwh_delivered_dc,
+      battery_temp = excluded.battery_temp, received_at = excluded.received_at, updated_at = excluded.updated_at
+    WHERE l.ts < excluded.ts`,
   materializeHourly: MATERIALIZE_HOURLY,
 }
