@@ -47,7 +47,6 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
     connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
     requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
     retries: config.KAFKA_RETRIES,
-    idempotent: config.KAFKA_IDEMPOTENT,
     metadataRefreshMs: config.KAFKA_METADATA_REFRESH_MS,
   })
   await app.register(publisher, {

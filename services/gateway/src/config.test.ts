@@ -14,9 +14,9 @@ describe('loadConfig', () => {
   })
 
   it('converts numbers and booleans and ignores unrelated variables', () => {
-    const c = loadConfig({ ...secret, PORT: '8081', KAFKA_IDEMPOTENT: 'true', PATH: '/bin' })
+    const c = loadConfig({ ...secret, PORT: '8081', METRICS_PROCESS: 'false', PATH: '/bin' })
     expect(c.PORT).toBe(8081)
-    expect(c.KAFKA_IDEMPOTENT).toBe(true)
+    expect(c.METRICS_PROCESS).toBe(false)
     expect(c).not.toHaveProperty('PATH')
   })
 

@@ -35,7 +35,6 @@ export const ConfigSchema = Type.Object({
   KAFKA_RETRIES: Int(2, 1, 'kafkajs retries of a failed send'),
   KAFKA_SEND_TIMEOUT_MS: Int(3000, 1, 'Hard deadline of one flush; past it its requests get 503'),
   KAFKA_METADATA_REFRESH_MS: Int(30_000, 100, 'How often partition counts are re-read'),
-  KAFKA_IDEMPOTENT: Type.Boolean({ default: false, description: 'kafkajs idempotent producer' }),
   RETRY_AFTER_S: Int(2, 0, 'Retry-After of a 503'),
 
   INGEST_TOKEN_SECRET: Type.String({ default: '', description: 'HMAC key of device tokens (>= 16 chars)' }),
