@@ -1,0 +1,32 @@
+import type { Static, TObject } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Reads the variables a schema declares from an env-like object, applies defaults, converts types,
+ * and throws one ConfigError naming every bad variable. `check` adds cross-field rules.
+ */
+export function loadEnvConfig<T extends TObject>(
+  schema: T,
+  env: Record<string, string | undefined>,
+  check: (config: Static<T>) => string[] = () => [],
+): Static<T> {
+  const known: Record<string, string> = {}
+  for (const key of Object.keys(schema.properties)) {
+    const raw = env[key]
+    if (raw !== undefined) known[key] = raw.trim()
+  }
+  const value = Value.Convert(schema, Value.Default(schema, known))
+  const problems = [...Value.Errors(schema, value)].map(
+    (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
+  )
+  if (problems.length === 0) problems.push(...check(value as Static<T>))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return value as Static<T>
+}

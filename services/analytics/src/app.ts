@@ -1,0 +1,54 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import { apiKeys, type Config } from './config.js'
+import auth from './plugins/auth.js'
+import errorHandler from './plugins/error-handler.js'
+import metrics from './plugins/metrics.js'
+import openapi from './plugins/openapi.js'
+import pgPool from './plugins/pg.js'
+import fleetRoutes from './routes/fleet.js'
+import healthRoutes from './routes/health.js'
+import liveRoutes from './routes/live.js'
+import performanceRoutes from './routes/performance.js'
+import summaryRoutes from './routes/summaries.js'
+
+export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
+  return { level: config.LOG_LEVEL, redact: ['req.headers.authorization'] }
+}
+
+/** Builds the analytics service without listening: plugins first, then routes, in boot order. */
+export async function buildApp(config: Config, overrides: { logger?: FastifyServerOptions['logger'] } = {}) {
+  const app = Fastify({
+    logger: overrides.logger ?? loggerOptions(config),
+    // Query strings are strings: coerce "0.9" to 0.9, but never drop an unknown parameter.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  const windowOpts = { maxWindowDays: config.ANALYTICS_MAX_WINDOW_DAYS }
+
+  await app.register(metrics, { processMetrics: true })
+  await app.register(errorHandler)
+  await app.register(openapi)
+  await app.register(pgPool, {
+    connectionString: config.ANALYTICS_DATABASE_URL,
+    max: config.ANALYTICS_POOL_MAX,
+    statementTimeoutMs: config.ANALYTICS_STATEMENT_TIMEOUT_MS,
+  })
+  await app.register(healthRoutes, {
+    allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,
+    maxLagS: config.ANALYTICS_MAX_REPLICA_LAG_S,
+  })
+  await app.register(
+    async (v1) => {
+      await v1.register(auth, { keys: apiKeys(config) })
+      await v1.register(performanceRoutes, windowOpts)
+      await v1.register(summaryRoutes, windowOpts)
+      await v1.register(fleetRoutes, { ...windowOpts, threshold: config.ANALYTICS_ALERT_THRESHOLD })
+      await v1.register(liveRoutes)
+    },
+    { prefix: '/v1' },
+  )
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,49 @@
+import { loadEnvConfig } from '@energy-ingest/service-kit'
+import { Type, type Static } from '@sinclair/typebox'
+
+const Int = (def: number, min: number, description: string, max?: number) =>
+  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+
+/** Every setting of the analytics service: one environment variable each, with its default. */
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  PORT: Int(3001, 0, 'HTTP port', 65535),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino level' },
+  ),
+  SHUTDOWN_GRACE_MS: Int(10_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+  ANALYTICS_DATABASE_URL: Type.String({
+    minLength: 1,
+    pattern: '^postgres(ql)?://',
+    description: 'The read replica (postgres://user@host:port/db)',
+  }),
+  ANALYTICS_ALLOW_PRIMARY: Type.Boolean({
+    default: false,
+    description: 'Serve from a server that is not in recovery (a primary); otherwise /health/ready fails',
+  }),
+  ANALYTICS_API_KEYS: Type.String({ minLength: 1, description: 'Comma-separated API keys (Bearer)' }),
+  ANALYTICS_POOL_MAX: Int(10, 1, 'Connections to the replica at most'),
+  ANALYTICS_STATEMENT_TIMEOUT_MS: Int(5_000, 1, 'statement_timeout of every query'),
+  ANALYTICS_MAX_WINDOW_DAYS: Int(31, 1, 'Longest from/to window'),
+  ANALYTICS_ALERT_THRESHOLD: Type.Number({
+    default: 0.85,
+    exclusiveMinimum: 0,
+    maximum: 10,
+    description: 'Default efficiency threshold of the alerts and the fleet summary',
+  }),
+  ANALYTICS_MAX_REPLICA_LAG_S: Int(60, 1, 'Replication lag beyond which /health/ready fails'),
+})
+export type Config = Static<typeof ConfigSchema>
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  return loadEnvConfig(ConfigSchema, env, (c) =>
+    apiKeys(c).length === 0 ? ['ANALYTICS_API_KEYS: at least one non-empty key is required'] : [],
+  )
+}
+
+export function apiKeys(config: Pick<Config, 'ANALYTICS_API_KEYS'>): string[] {
+  return config.ANALYTICS_API_KEYS.split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0)
+}

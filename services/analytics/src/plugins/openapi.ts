@@ -1,0 +1,30 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+
+const DESCRIPTION = `Analytics over the fleet's telemetry, served from a PostgreSQL read replica.
+
+* Windows are half-open \`[from, to)\`; the default is the 24 h ending now. \`from\`/\`to\` are RFC 3339
+  with a zone; a window is at most ANALYTICS_MAX_WINDOW_DAYS (31) days.
+* Energy values are sums of **interval energies** (each reading carries the kWh since the device's
+  previous reading). \`efficiencyRatio\` = DC delivered / AC consumed, \`null\` when AC is 0.
+* Totals are exact: whole closed hours come from hourly rollups, partial hours from raw history, and
+  the result equals the aggregate over raw history.
+* \`asOf\` is the commit time of the last transaction the replica has replayed: data committed on the
+  primary after it is not yet visible.
+* Authorization: \`Bearer <API key>\` (ANALYTICS_API_KEYS).`
+
+export default fp(
+  async function openapi(app) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'Energy analytics', version: '1.0.0', description: DESCRIPTION },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs' })
+  },
+  { name: 'openapi', fastify: '5.x' },
+)

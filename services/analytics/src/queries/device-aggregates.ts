@@ -1,0 +1,153 @@
+// Per-device aggregates over a window, combined from rollup and history parts (see window.ts). One
+// SQL statement per call: a UNION ALL of index range scans, one group of three per (device, range),
+// aggregated at the end. Values stay `numeric` until the edge, so sums are exact.
+import type pg from 'pg'
+import { planParams, planWindow, type Range } from './window.js'
+
+export interface DeviceRange {
+  deviceId: string
+  range: Range
+}
+
+export interface MeterAggregate {
+  readings: number
+  kwh: string
+  voltageSum: string | null
+  voltageMin: string | null
+  voltageMax: string | null
+  firstTs: Date | null
+  lastTs: Date | null
+}
+
+export interface VehicleAggregate {
+  readings: number
+  kwh: string
+  tempSum: string | null
+  tempMin: string | null
+  tempMax: string | null
+  socMin: string | null
+  socMax: string | null
+  firstSoc: string | null
+  lastSoc: string | null
+  firstTs: Date | null
+  lastTs: Date | null
+}
+
+function partsSql(k: number, block: (p: (i: number) => string) => string): string {
+  const blocks: string[] = []
+  for (let i = 0; i < k; i++) blocks.push(block((n) => `$${i * 7 + n}`))
+  return blocks.join('\nUNION ALL\n')
+}
+
+const meterBlock = (p: (i: number) => string) => `
+  SELECT readings::bigint AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
+         voltage_max AS vmax, first_ts, last_ts
+    FROM meter_hourly WHERE meter_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts
+    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts
+    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+
+const vehicleBlock = (p: (i: number) => string) => `
+  SELECT readings::bigint AS n, kwh_delivered_dc_sum AS kwh, battery_temp_sum AS tsum, battery_temp_min AS tmin,
+         battery_temp_max AS tmax, soc_min AS smin, soc_max AS smax, first_ts, first_soc, last_ts, last_soc
+    FROM vehicle_hourly WHERE vehicle_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
+    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
+    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+
+const sqlCache = new Map<string, string>()
+
+export function meterAggregateSql(k: number): string {
+  const key = `meter:${k}`
+  let sql = sqlCache.get(key)
+  if (sql === undefined) {
+    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
+       sum(vsum)::text AS voltage_sum, min(vmin)::text AS voltage_min, max(vmax)::text AS voltage_max,
+       min(first_ts) AS first_ts, max(last_ts) AS last_ts
+  FROM (${partsSql(k, meterBlock)}) parts`
+    sqlCache.set(key, sql)
+  }
+  return sql
+}
+
+export function vehicleAggregateSql(k: number): string {
+  const key = `vehicle:${k}`
+  let sql = sqlCache.get(key)
+  if (sql === undefined) {
+    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
+       sum(tsum)::text AS temp_sum, min(tmin)::text AS temp_min, max(tmax)::text AS temp_max,
+       min(smin)::text AS soc_min, max(smax)::text AS soc_max,
+       ((array_agg(first_soc ORDER BY first_ts))[1])::text AS first_soc,
+       ((array_agg(last_soc ORDER BY last_ts DESC))[1])::text AS last_soc,
+       min(first_ts) AS first_ts, max(last_ts) AS last_ts
+  FROM (${partsSql(k, vehicleBlock)}) parts`
+    sqlCache.set(key, sql)
+  }
+  return sql
+}
+
+function params(ranges: DeviceRange[], closedBefore: number): unknown[] {
+  return ranges.flatMap(({ deviceId, range }) => [deviceId, ...planParams(planWindow(range, closedBefore))])
+}
+
+/** Meter aggregate over one or more (meter, range) pairs, e.g. a vehicle's assignments. */
+export async function meterAggregate(
+  client: pg.ClientBase,
+  ranges: DeviceRange[],
+  closedBefore: number,
+): Promise<MeterAggregate> {
+  if (ranges.length === 0) {
+    return {
+      readings: 0,
+      kwh: '0',
+      voltageSum: null,
+      voltageMin: null,
+      voltageMax: null,
+      firstTs: null,
+      lastTs: null,
+    }
+  }
+  const { rows } = await client.query(meterAggregateSql(ranges.length), params(ranges, closedBefore))
+  const r = rows[0] as Record<string, unknown>
+  return {
+    readings: r.readings as number,
+    kwh: r.kwh as string,
+    voltageSum: r.voltage_sum as string | null,
+    voltageMin: r.voltage_min as string | null,
+    voltageMax: r.voltage_max as string | null,
+    firstTs: r.first_ts as Date | null,
+    lastTs: r.last_ts as Date | null,
+  }
+}
+
+export async function vehicleAggregate(
+  client: pg.ClientBase,
+  vehicleId: string,
+  range: Range,
+  closedBefore: number,
+): Promise<VehicleAggregate> {
+  const { rows } = await client.query(
+    vehicleAggregateSql(1),
+    params([{ deviceId: vehicleId, range }], closedBefore),
+  )
+  const r = rows[0] as Record<string, unknown>
+  return {
+    readings: r.readings as number,
+    kwh: r.kwh as string,
+    tempSum: r.temp_sum as string | null,
+    tempMin: r.temp_min as string | null,
+    tempMax: r.temp_max as string | null,
+    socMin: r.soc_min as string | null,
+    socMax: r.soc_max as string | null,
+    firstSoc: r.first_soc as string | null,
+    lastSoc: r.last_soc as string | null,
+    firstTs: r.first_ts as Date | null,
+    lastTs: r.last_ts as Date | null,
+  }
+}

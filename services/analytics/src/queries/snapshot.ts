@@ -1,0 +1,41 @@
+import type pg from 'pg'
+
+export interface SnapshotState {
+  /** Rollup watermarks (ms since epoch; Infinity in per-batch mode). */
+  closedBefore: { meter: number; vehicle: number }
+  /** Commit time of the last transaction the replica replayed (the primary's clock when not a replica). */
+  asOf: Date
+}
+
+/**
+ * Runs `fn` in one REPEATABLE READ READ ONLY transaction, so the watermark, the rollups and the
+ * history it reads come from one snapshot (packages/db/README.md, "Consistency on the replica").
+ */
+export async function inSnapshot<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient, state: SnapshotState) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const { rows } = await client.query<{ meter: number | null; vehicle: number | null; as_of: Date }>(
+      `SELECT (SELECT (extract(epoch FROM closed_before) * 1000)::float8 FROM rollup_watermarks WHERE kind = 'meter') AS meter,
+              (SELECT (extract(epoch FROM closed_before) * 1000)::float8 FROM rollup_watermarks WHERE kind = 'vehicle') AS vehicle,
+              COALESCE(pg_last_xact_replay_timestamp(), now()) AS as_of`,
+    )
+    const row = rows[0]!
+    const state: SnapshotState = {
+      // No watermark row: nothing is known to be complete, so everything comes from history.
+      closedBefore: { meter: row.meter ?? 0, vehicle: row.vehicle ?? 0 },
+      asOf: row.as_of,
+    }
+    const result = await fn(client, state)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw err
+  } finally {
+    client.release()
+  }
+}

@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { alertsWindow, countBelow, efficiencyAlerts } from '../queries/alerts.js'
+import { fleetTotals } from '../queries/fleet.js'
+import { inSnapshot } from '../queries/snapshot.js'
+import {
+  AlertsQuerySchema,
+  AlertsSchema,
+  FleetSummarySchema,
+  WindowQuerySchema,
+  errorResponses,
+} from '../schemas.js'
+import { resolveWindow } from '../window-params.js'
+
+/** Fleet-level answers: the summary over a window, and the efficiency alerts. */
+const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold: number }> = async (
+  app,
+  opts,
+) => {
+  app.get(
+    '/analytics/fleet/summary',
+    {
+      schema: {
+        summary: 'Fleet AC, DC, efficiency, active devices and battery temperature over a window',
+        querystring: WindowQuerySchema,
+        response: { 200: FleetSummarySchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      return inSnapshot(app.db, async (client, state) => {
+        const totals = await fleetTotals(client, window)
+        const below = await countBelow(client, alertsWindow(state.closedBefore, Date.now()), opts.threshold)
+        const ac = Number(totals.meters.kwh)
+        const dc = Number(totals.vehicles.kwh)
+        return {
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          meters: { active: totals.meters.active, totalAcConsumed: ac, readings: totals.meters.readings },
+          vehicles: {
+            active: totals.vehicles.active,
+            totalDcDelivered: dc,
+            readings: totals.vehicles.readings,
+            avgBatteryTemp:
+              totals.vehicles.readings > 0
+                ? Number(totals.vehicles.tempSum) / totals.vehicles.readings
+                : null,
+          },
+          fleetEfficiencyRatio: ac > 0 ? dc / ac : null,
+          vehiclesBelowThreshold: below,
+          threshold: opts.threshold,
+        }
+      })
+    },
+  )
+
+  app.get(
+    '/analytics/efficiency/alerts',
+    {
+      schema: {
+        summary: 'Vehicles whose efficiency over the last 24 closed hours is below a threshold, worst first',
+        querystring: AlertsQuerySchema,
+        response: { 200: AlertsSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const below = req.query.below ?? opts.threshold
+      const limit = req.query.limit ?? 50
+      const offset = req.query.offset ?? 0
+      return inSnapshot(app.db, async (client, state) => {
+        const window = alertsWindow(state.closedBefore, Date.now())
+        const { total, items } = await efficiencyAlerts(client, window, below, limit, offset)
+        return {
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          threshold: below,
+          total,
+          limit,
+          offset,
+          items,
+        }
+      })
+    },
+  )
+}
+
+export default fleetRoutes

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DeviceNotFound } from '../errors.js'
+import { vehicleMeterRanges } from '../queries/assignments.js'
+import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
+import { deviceExists } from '../queries/live.js'
+import { inSnapshot } from '../queries/snapshot.js'
+import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
+import { resolveWindow } from '../window-params.js'
+
+const ratio = (num: number, den: number) => (den > 0 ? num / den : null)
+
+/** GET /analytics/performance/:vehicleId: the brief's 24 h vehicle performance. */
+const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = async (app, opts) => {
+  app.get(
+    '/analytics/performance/:vehicleId',
+    {
+      schema: {
+        summary: 'AC consumed, DC delivered, efficiency and battery temperature of a vehicle over a window',
+        params: VehicleParamsSchema,
+        querystring: WindowQuerySchema,
+        response: { 200: PerformanceSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { vehicleId } = req.params
+      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      return inSnapshot(app.db, async (client, state) => {
+        if (!(await deviceExists(client, 'vehicle', vehicleId)))
+          throw new DeviceNotFound('vehicle', vehicleId)
+        const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
+        const meterRanges = await vehicleMeterRanges(client, vehicleId, window)
+        const meter = await meterAggregate(client, meterRanges, state.closedBefore.meter)
+        const ac = Number(meter.kwh)
+        const dc = Number(vehicle.kwh)
+        return {
+          vehicleId,
+          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          totalAcConsumed: ac,
+          totalDcDelivered: dc,
+          efficiencyRatio: ratio(dc, ac),
+          avgBatteryTemp: vehicle.readings > 0 ? Number(vehicle.tempSum) / vehicle.readings : null,
+          readings: { vehicle: vehicle.readings, meter: meter.readings },
+          asOf: state.asOf.toISOString(),
+        }
+      })
+    },
+  )
+}
+
+export default performanceRoutes

@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DeviceNotFound } from '../errors.js'
+import { meterVehicleIds } from '../queries/assignments.js'
+import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
+import { deviceExists } from '../queries/live.js'
+import { inSnapshot } from '../queries/snapshot.js'
+import {
+  MeterParamsSchema,
+  MeterSummarySchema,
+  VehicleParamsSchema,
+  VehicleSummarySchema,
+  WindowQuerySchema,
+  errorResponses,
+} from '../schemas.js'
+import { resolveWindow } from '../window-params.js'
+
+const num = (v: string | null) => (v === null ? null : Number(v))
+const iso = (d: Date | null) => (d === null ? null : d.toISOString())
+
+/** Per-device summaries over a window (default: the last 24 h). */
+const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = async (app, opts) => {
+  app.get(
+    '/analytics/meters/:meterId',
+    {
+      schema: {
+        summary: "A meter's AC energy, voltage statistics and readings over a window",
+        params: MeterParamsSchema,
+        querystring: WindowQuerySchema,
+        response: { 200: MeterSummarySchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { meterId } = req.params
+      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      return inSnapshot(app.db, async (client, state) => {
+        if (!(await deviceExists(client, 'meter', meterId))) throw new DeviceNotFound('meter', meterId)
+        const m = await meterAggregate(
+          client,
+          [{ deviceId: meterId, range: window }],
+          state.closedBefore.meter,
+        )
+        return {
+          meterId,
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          totalAcConsumed: Number(m.kwh),
+          voltage: {
+            avg: m.readings > 0 ? Number(m.voltageSum) / m.readings : null,
+            min: num(m.voltageMin),
+            max: num(m.voltageMax),
+          },
+          readings: m.readings,
+          firstReadingAt: iso(m.firstTs),
+          lastReadingAt: iso(m.lastTs),
+          vehicleIds: await meterVehicleIds(client, meterId, window),
+        }
+      })
+    },
+  )
+
+  app.get(
+    '/analytics/vehicles/:vehicleId',
+    {
+      schema: {
+        summary: "A vehicle's DC energy, state of charge, battery temperature and readings over a window",
+        params: VehicleParamsSchema,
+        querystring: WindowQuerySchema,
+        response: { 200: VehicleSummarySchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { vehicleId } = req.params
+      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      return inSnapshot(app.db, async (client, state) => {
+        if (!(await deviceExists(client, 'vehicle', vehicleId)))
+          throw new DeviceNotFound('vehicle', vehicleId)
+        const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
+        return {
+          vehicleId,
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          totalDcDelivered: Number(v.kwh),
+          soc: { first: num(v.firstSoc), last: num(v.lastSoc), min: num(v.socMin), max: num(v.socMax) },
+          batteryTemp: {
+            avg: v.readings > 0 ? Number(v.tempSum) / v.readings : null,
+            min: num(v.tempMin),
+            max: num(v.tempMax),
+          },
+          readings: v.readings,
+          firstReadingAt: iso(v.firstTs),
+          lastReadingAt: iso(v.lastTs),
+        }
+      })
+    },
+  )
+}
+
+export default summaryRoutes
