@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface StackConfig {
+  dataDir: string
+  writers: number
+  partitions: number
+  topicPrefix: string
+  pgPrimaryPort: number
+  pgReplicaPort: number
+  kafkaPort: number
+  kafkaControllerPort: number
+  gatewayPort: number
+  analyticsPort: number
+  writerBasePort: number
+  database: string
+  secrets: { tokenSecret: string; fleetToken: string; analyticsKey: string }
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = 65_535): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
+  }
+  return value
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`)
+  if (i >= 0) return args[i + 1]
+  return args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
+}
+
+/**
+ * Dev secrets are generated once and kept in .data/secrets.json so device tokens and keys stay valid
+ * across restarts; values given in the environment win.
+ */
+function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv): StackConfig['secrets'] {
+  const file = join(dataDir, 'secrets.json')
+  const stored = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<StackConfig['secrets']>)
+    : {}
+  const secrets = {
+    tokenSecret: env.INGEST_TOKEN_SECRET ?? stored.tokenSecret ?? randomBytes(32).toString('base64url'),
+    fleetToken:
+      env.INGEST_FLEET_TOKENS?.split(',')[0] ??
+      stored.fleetToken ??
+      `fleet-${randomBytes(18).toString('base64url')}`,
+    analyticsKey:
+      env.ANALYTICS_API_KEYS?.split(',')[0] ??
+      stored.analyticsKey ??
+      `analyst-${randomBytes(18).toString('base64url')}`,
+  }
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+  return secrets
+}
+
+/** Settings from the environment (and `--writers N`, `--partitions N`), validated once. */
+export function loadStackConfig(args: string[], env: NodeJS.ProcessEnv, dataDir: string): StackConfig {
+  const writersArg = flag(args, 'writers')
+  const partitionsArg = flag(args, 'partitions')
+  const merged = {
+    ...env,
+    ...(writersArg !== undefined ? { STACK_WRITERS: writersArg } : {}),
+    ...(partitionsArg !== undefined ? { KAFKA_PARTITIONS: partitionsArg } : {}),
+  }
+  const partitions = int(merged, 'KAFKA_PARTITIONS', 12, 1, 1000)
+  const writers = int(merged, 'STACK_WRITERS', 1, 1, 64)
+  return {
+    dataDir,
+    writers,
+    partitions,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
+    pgPrimaryPort: int(env, 'STACK_PG_PRIMARY_PORT', 55433),
+    pgReplicaPort: int(env, 'STACK_PG_REPLICA_PORT', 55434),
+    kafkaPort: int(env, 'STACK_KAFKA_PORT', 59092),
+    kafkaControllerPort: int(env, 'STACK_KAFKA_CONTROLLER_PORT', 59093),
+    gatewayPort: int(env, 'GATEWAY_PORT', 3000),
+    analyticsPort: int(env, 'ANALYTICS_PORT', 3001),
+    writerBasePort: int(env, 'WRITER_PORT', 3002),
+    database: env.STACK_DATABASE ?? 'energy',
+    secrets: loadSecrets(dataDir, env),
+  }
+}
