@@ -1,0 +1,173 @@
+// `gateway`: readings/s and latency of the gateway's single and batch endpoints, each next to a bare
+// Fastify route taking the same bodies on the same machine in the same run. The ratio is the figure
+// that travels between machines; the absolute rates depend on the cores the load tool shares.
+import { fileURLToPath } from 'node:url'
+import autocannon, { type Result } from 'autocannon'
+import { freePort } from '@energy-ingest/testenv'
+import type { Args } from './args.js'
+import { Fleet } from './fleet.js'
+import { assertLoopback } from './http.js'
+import { BenchEnvironment, readStackEnv } from './infra.js'
+import { progress, type BenchResult } from './report.js'
+import { round } from './stats.js'
+
+interface Run {
+  target: 'bare' | 'gateway'
+  endpoint: 'single' | 'batch'
+  readingsPerRequest: number
+  requestsPerS: number
+  readingsPerS: number
+  p50Ms: number
+  p99Ms: number
+  non2xx: number
+  errors: number
+}
+
+/** `count` distinct bodies: single readings, or arrays of `batchSize`, meters and vehicles alternating. */
+function bodies(count: number, batchSize: number): string[] {
+  const fleet = new Fleet({ vehicles: 5000, meters: 5000 })
+  const now = Date.now()
+  const pool: string[] = []
+  let minute = 0
+  while (pool.length < count) {
+    const { meters, vehicles } = fleet.step(new Date(now - 3_600_000 + minute * 60_000), 60)
+    minute++
+    const readings = meters.flatMap((m, i) => [m, vehicles[i]!])
+    if (batchSize === 1) {
+      for (const r of readings) pool.push(JSON.stringify(r))
+    } else {
+      for (let i = 0; i + batchSize <= readings.length; i += batchSize) {
+        pool.push(JSON.stringify(readings.slice(i, i + batchSize)))
+      }
+    }
+  }
+  return pool.slice(0, count)
+}
+
+async function load(
+  url: string,
+  path: string,
+  pool: string[],
+  token: string,
+  connections: number,
+  durationS: number,
+): Promise<Result> {
+  let next = 0
+  return autocannon({
+    url,
+    connections,
+    duration: durationS,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        setupRequest: (req) => ({ ...req, body: pool[next++ % pool.length] }),
+      },
+    ],
+  })
+}
+
+export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
+  const durationS = args.num('duration', 10, 1)
+  const warmupS = args.num('warmup', 2, 0)
+  const connections = args.num('connections', 50, 1)
+  const batchConnections = args.num('batch-connections', 8, 1)
+  const batchSize = args.num('batch-size', 1000, 2)
+  const endpoints = (args.str('endpoints', 'single,batch').split(',') as ('single' | 'batch')[]).filter(
+    (e) => e === 'single' || e === 'batch',
+  )
+
+  let gatewayUrl: string
+  let token: string
+  if (args.bool('stack')) {
+    const stack = readStackEnv()
+    gatewayUrl = stack.gatewayUrl!
+    token = stack.fleetToken
+  } else {
+    await env.startKafka(args.num('partitions', 12, 1))
+    gatewayUrl = await env.startGateway()
+    token = env.fleetToken
+  }
+  assertLoopback(gatewayUrl)
+  const barePort = await freePort()
+  const bareUrl = await env.startProcess(
+    'bare-fastify',
+    fileURLToPath(new URL('./bare-server.js', import.meta.url)),
+    { PORT: String(barePort) },
+    barePort,
+  )
+
+  const runs: Run[] = []
+  for (const endpoint of endpoints) {
+    const per = endpoint === 'single' ? 1 : batchSize
+    const pool = bodies(endpoint === 'single' ? 20_000 : 40, per)
+    const path = endpoint === 'single' ? '/v1/ingest' : '/v1/ingest/batch'
+    const conns = endpoint === 'single' ? connections : batchConnections
+    for (const [target, url] of [
+      ['bare', bareUrl],
+      ['gateway', gatewayUrl],
+    ] as const) {
+      if (warmupS > 0) await load(url, path, pool, token, conns, warmupS)
+      progress(`${target} ${endpoint}: ${conns} connections, ${per} reading(s)/request, ${durationS} s…`)
+      const r = await load(url, path, pool, token, conns, durationS)
+      const run: Run = {
+        target,
+        endpoint,
+        readingsPerRequest: per,
+        requestsPerS: round(r['2xx'] / r.duration),
+        readingsPerS: round((r['2xx'] * per) / r.duration),
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        non2xx: r.non2xx,
+        errors: r.errors + r.timeouts,
+      }
+      runs.push(run)
+      progress(
+        `  ${Math.round(run.readingsPerS)} readings/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms` +
+          (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ''),
+      )
+    }
+  }
+  const ratio = (endpoint: string) => {
+    const bare = runs.find((r) => r.target === 'bare' && r.endpoint === endpoint)
+    const gw = runs.find((r) => r.target === 'gateway' && r.endpoint === endpoint)
+    return bare && gw ? round(gw.readingsPerS / bare.readingsPerS, 3) : null
+  }
+  const figures = {
+    runs,
+    singleRatioToBare: ratio('single'),
+    batchRatioToBare: ratio('batch'),
+    gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')?.readingsPerS,
+    gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')?.readingsPerS,
+  }
+  return {
+    bench: 'gateway',
+    params: { durationS, warmupS, connections, batchConnections, batchSize, gatewayUrl },
+    figures,
+    tables: [
+      {
+        title: `gateway vs bare Fastify route (same bodies, same run; ${durationS} s each)`,
+        columns: ['endpoint', 'target', 'conns', 'readings/req', 'req/s', 'readings/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs bare'],
+        rows: runs.map((r) => [
+          r.endpoint,
+          r.target,
+          r.endpoint === 'single' ? connections : batchConnections,
+          r.readingsPerRequest,
+          r.requestsPerS,
+          r.readingsPerS,
+          r.p50Ms,
+          r.p99Ms,
+          r.non2xx,
+          r.errors,
+          r.target === 'gateway' ? ratio(r.endpoint) : 1,
+        ]),
+      },
+    ],
+    notes: [
+      'targets (issue 6): single POSTs ≥ 0.5 of the bare route; batch ≥ 100k readings/s',
+      'autocannon runs in the bench process on the same cores as the server under test',
+    ],
+  }
+}

@@ -1,0 +1,160 @@
+// `simulate`: a fleet of meters and vehicles posting realistic readings to the gateway, at the real
+// clock or accelerated (then the simulated time runs from the past up to now, since the gateway
+// refuses readings from the future). For demos and background load; it measures what the gateway
+// answered, not the pipeline behind it.
+import type { Args } from './args.js'
+import { Dispatcher, until } from './dispatcher.js'
+import { Fleet } from './fleet.js'
+import { assertLoopback } from './http.js'
+import { IngestClient, type AnyReading } from './ingest-client.js'
+import { BenchEnvironment, readStackEnv } from './infra.js'
+import { progress, type BenchResult } from './report.js'
+import { round } from './stats.js'
+
+const DAY_MS = 86_400_000
+
+export async function simulate(args: Args, env: BenchEnvironment | undefined): Promise<BenchResult> {
+  const vehicles = args.num('vehicles', 10_000)
+  const meters = args.num('meters', 10_000)
+  const intervalS = args.num('interval', 60, 1)
+  const speed = args.num('speed', 1, 1)
+  const mode = args.str('mode', 'batch')
+  if (mode !== 'batch' && mode !== 'single') throw new Error('--mode: batch or single')
+  const batchSize = args.num('batch-size', 500, 1)
+  const concurrency = args.num('concurrency', mode === 'single' ? 32 : 8, 1)
+  const durationS = args.num('duration', 60, 1)
+  const maxReadings = args.num('count', 0)
+  const skipAssignments = args.bool('no-assignments')
+
+  let gatewayUrl = args.str('gateway')
+  let token = args.str('token')
+  if (args.bool('stack')) {
+    const stack = readStackEnv()
+    gatewayUrl ??= stack.gatewayUrl
+    token ??= stack.fleetToken
+  } else if (gatewayUrl === undefined && env) {
+    await env.startKafka(args.num('partitions', 12, 1))
+    gatewayUrl = await env.startGateway()
+    token = env.fleetToken
+  }
+  if (!gatewayUrl || !token) throw new Error('--gateway URL needs --token (a fleet token)')
+  assertLoopback(gatewayUrl)
+
+  // Accelerated: simulate [now - duration × speed, now]; real time: start now.
+  const wallStart = Date.now()
+  const simStart = speed > 1 ? wallStart - Math.min(durationS * speed * 1000, 390 * DAY_MS) : wallStart
+  const simAt = (wallMs: number) => simStart + (wallMs - wallStart) * speed
+  const fleet = new Fleet({ vehicles, meters })
+  const client = new IngestClient(gatewayUrl, token, concurrency)
+  const pool = new Dispatcher(concurrency)
+
+  if (!skipAssignments && vehicles > 0) {
+    progress(`posting ${vehicles} assignments…`)
+    const validFrom = new Date(simStart - DAY_MS)
+    let failed = 0
+    for (const a of fleet.assignments(validFrom)) {
+      await pool.submit(async () => {
+        const res = await client.http.post('/v1/assignments', JSON.stringify(a))
+        if (res.status !== 202) failed++
+      })
+    }
+    await pool.drain()
+    if (failed > 0) progress(`warning: ${failed} assignments were not accepted`)
+  }
+
+  progress(
+    `simulating ${vehicles} vehicles + ${meters} meters, a reading every ${intervalS} s (sim), ` +
+      `${speed}× clock, ${mode}${mode === 'batch' ? ` of ${batchSize}` : ''}, ${concurrency} in flight, ` +
+      `for ${durationS} s${maxReadings ? ` or ${maxReadings} readings` : ''}`,
+  )
+  const wallEnd = Date.now() + durationS * 1000
+  const t0 = Date.now()
+  const devices = vehicles + meters
+  let simRound = Math.floor(simAt(t0) / (intervalS * 1000)) * intervalS * 1000
+  let maxBehindMs = 0
+  let lastReport = Date.now()
+  let queued = 0
+  outer: for (;;) {
+    const { meters: ms, vehicles: vs } = fleet.step(new Date(simRound), intervalS)
+    const all: AnyReading[] = [...ms, ...vs]
+    // Each device reports at its own second within the interval: slot s holds the devices of phase s.
+    const slots = new Map<number, AnyReading[]>()
+    for (let d = 0; d < all.length; d++) {
+      const phaseS = (d * 7919) % intervalS
+      const r = all[d]!
+      r.timestamp = new Date(simRound + phaseS * 1000).toISOString()
+      const slot = slots.get(phaseS) ?? []
+      slot.push(r)
+      slots.set(phaseS, slot)
+    }
+    for (const phaseS of [...slots.keys()].sort((a, b) => a - b)) {
+      const dueWall = wallStart + (simRound + phaseS * 1000 - simStart) / speed
+      if (dueWall >= wallEnd || (maxReadings && queued >= maxReadings)) break outer
+      await until(dueWall)
+      maxBehindMs = Math.max(maxBehindMs, Date.now() - dueWall)
+      let readings = slots.get(phaseS)!
+      if (maxReadings) readings = readings.slice(0, maxReadings - queued)
+      queued += readings.length
+      if (mode === 'single') {
+        for (const r of readings) await pool.submit(() => client.postSingle(r).then(() => undefined))
+      } else {
+        for (let i = 0; i < readings.length; i += batchSize) {
+          const batch = readings.slice(i, i + batchSize)
+          await pool.submit(() => client.postBatch(batch).then(() => undefined))
+        }
+      }
+      if (Date.now() - lastReport > 5000) {
+        lastReport = Date.now()
+        const el = (Date.now() - t0) / 1000
+        progress(
+          `${client.accepted} accepted (${Math.round(client.accepted / el)}/s), ${client.rejected} rejected, ` +
+            `${client.unavailable} 503/429, ${client.errors} errors; sim time ${new Date(simRound).toISOString()}`,
+        )
+      }
+    }
+    simRound += intervalS * 1000
+  }
+  await pool.drain()
+  const elapsedS = (Date.now() - t0) / 1000
+  client.close()
+  if (client.lastError && client.accepted < client.sent) progress(`last error: ${client.lastError}`)
+  const lat = client.latency.summary()
+  const figures = {
+    devices,
+    readingsSent: client.sent,
+    accepted: client.accepted,
+    rejected: client.rejected,
+    unavailable: client.unavailable,
+    errors: client.errors,
+    requests: client.requests,
+    elapsedS: round(elapsedS),
+    acceptedPerS: round(client.accepted / elapsedS),
+    requestLatencyMs: lat,
+    simulatedSpanS: round((simRound - simStart) / 1000),
+    maxBehindScheduleMs: Math.round(maxBehindMs),
+  }
+  return {
+    bench: 'simulate',
+    params: { vehicles, meters, intervalS, speed, mode, batchSize, concurrency, durationS, maxReadings, gatewayUrl },
+    figures,
+    tables: [
+      {
+        title: `simulate: ${vehicles} vehicles + ${meters} meters, ${mode}, ${speed}× clock`,
+        columns: ['readings sent', 'accepted', 'rejected', '503/429', 'errors', 'readings/s', 'req p50 ms', 'req p99 ms', 'max behind ms'],
+        rows: [
+          [
+            client.sent,
+            client.accepted,
+            client.rejected,
+            client.unavailable,
+            client.errors,
+            figures.acceptedPerS,
+            lat.p50,
+            lat.p99,
+            figures.maxBehindScheduleMs,
+          ],
+        ],
+      },
+    ],
+  }
+}

@@ -1,0 +1,44 @@
+// `writer`: wires the db package's comparison (writer-bench.ts: the writer's storage path vs a raw COPY
+// of the same rows into the same table) into the CLI, on a PostgreSQL of its own or the stack's.
+import type { Args } from './args.js'
+import { BenchEnvironment, readStackEnv } from './infra.js'
+import { progress, type BenchResult } from './report.js'
+import { round } from './stats.js'
+import { runWriterBench, type VariantName } from './writer-bench.js'
+
+export async function writerBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
+  const devices = args.num('devices', 10_000, 1)
+  const batchSize = args.num('batch', 10_000, 1)
+  const rowsPerRun = args.num('rows', 200_000, 1)
+  const rounds = args.num('rounds', 2, 1)
+  const variants = args.str('variants')?.split(',') as VariantName[] | undefined
+  let adminUrl: string
+  if (args.bool('stack')) {
+    // A scratch database on the stack's server (created and dropped by the bench).
+    const url = new URL(readStackEnv().primaryUrl!)
+    url.pathname = '/postgres'
+    adminUrl = url.toString()
+  } else {
+    await env.startPostgres({ durable: !args.bool('fast') })
+    adminUrl = env.adminUrl
+  }
+  const results = await runWriterBench({ adminUrl, devices, batchSize, rowsPerRun, rounds, variants, log: progress })
+  return {
+    bench: 'writer',
+    params: { devices, batchSize, rowsPerRun, rounds, durable: !args.bool('fast'), variants },
+    figures: { results },
+    tables: [
+      {
+        title: `writer storage path vs raw COPY (${rowsPerRun} vehicle rows/run, batch ${batchSize}, ${devices} devices, median of ${rounds})`,
+        columns: ['variant', 'median rows/s', 'vs raw COPY', 'runs'],
+        rows: results.map((r) => [
+          r.variant,
+          Math.round(r.medianRowsPerSec),
+          r.ratioToRaw === undefined ? null : round(r.ratioToRaw, 3),
+          r.runs.map((x) => Math.round(x.rowsPerSec)).join(' / '),
+        ]),
+      },
+    ],
+    notes: ['target (issue 6): the writer path ≥ 0.5 of raw COPY'],
+  }
+}
