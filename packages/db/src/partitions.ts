@@ -25,7 +25,12 @@ const PARTITION_OPTIONS: Partial<Record<PartitionedTable, string>> = {
 
 const DDL_LOCK_TIMEOUT = '10s'
 
-const MISSING = `SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL`
+// A pg_class scan (not to_regclass, whose catalog cache may predate the advisory lock) so that a
+// partition another process committed while we waited for the lock is seen.
+const MISSING = `
+  SELECT name FROM unnest($1::text[]) AS name
+  WHERE NOT EXISTS (
+    SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = current_schema()::regnamespace)`
 
 const iso = (d: Date) => d.toISOString()
 

@@ -1,0 +1,142 @@
+import { topicNames } from '@energy-ingest/contracts'
+import { PartitionManager, migrate } from '@energy-ingest/db'
+import Fastify from 'fastify'
+import { Kafka, logLevel } from 'kafkajs'
+import pg from 'pg'
+import { pino, type Logger } from 'pino'
+import { brokerList, type Config } from './config.js'
+import { TelemetryConsumer } from './consumer.js'
+import { pinoLogCreator } from './kafka-log.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { RollupCloser } from './rollup-closer.js'
+import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
+
+export interface Writer {
+  /** Migrates, creates partitions, joins the group, starts the timers, listens. */
+  start(): Promise<void>
+  /** Finishes the batches in hand, commits their offsets, leaves the group, closes everything. */
+  stop(): Promise<void>
+  /** http://host:port of the health/metrics server, once started. */
+  url(): string
+  log: Logger
+  metrics: Metrics
+}
+
+const READY_DB_TIMEOUT_MS = 1000
+
+/** Wires the writer from its config, in boot order; nothing connects until start(). */
+export async function buildApp(config: Config, opts: { logger?: Logger } = {}): Promise<Writer> {
+  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, name: 'writer' })
+  const metrics = createMetrics()
+  const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
+
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.PG_POOL_MAX,
+    application_name: 'energy-writer',
+    ...(config.PG_STATEMENT_TIMEOUT_MS > 0 ? { statement_timeout: config.PG_STATEMENT_TIMEOUT_MS } : {}),
+  })
+  pool.on('error', (err) => log.error({ err }, 'idle pg client failed')) // unhandled, it crashes us
+
+  const kafka = new Kafka({
+    clientId: config.KAFKA_CLIENT_ID,
+    brokers: brokerList(config),
+    connectionTimeout: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeout: config.KAFKA_REQUEST_TIMEOUT_MS,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(log.child({ component: 'kafka' })),
+  })
+  const producer = kafka.producer({ allowAutoTopicCreation: false })
+  const consumer = new TelemetryConsumer({
+    kafka,
+    pool,
+    producer,
+    topics,
+    groupId: config.KAFKA_GROUP_ID,
+    fromBeginning: config.KAFKA_FROM_BEGINNING,
+    partitionsConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
+    maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+    maxBytes: config.KAFKA_MAX_BYTES,
+    maxWaitMs: config.KAFKA_MAX_WAIT_MS,
+    minBytes: config.KAFKA_MIN_BYTES,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    retentionMonths: config.HISTORY_RETENTION_MONTHS,
+    maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
+    retryInitialMs: config.RETRY_INITIAL_MS,
+    retryMaxMs: config.RETRY_MAX_MS,
+    metrics,
+    log: log.child({ component: 'consumer' }),
+  })
+  const partitionLog = log.child({ component: 'partitions' })
+  const partitions = new PartitionManager({
+    connect: () => pool.connect(),
+    retentionMonths: config.HISTORY_RETENTION_MONTHS,
+    intervalMs: config.PARTITION_MAINTENANCE_INTERVAL_MS,
+    log: (level, message, fields) => partitionLog[level](fields ?? {}, message),
+  })
+  const closer = new RollupCloser({
+    pool,
+    intervalMs: config.ROLLUP_CLOSE_INTERVAL_MS,
+    graceMs: config.ROLLUP_GRACE_MS,
+    metrics,
+    log: log.child({ component: 'rollups' }),
+  })
+
+  const http = Fastify({ loggerInstance: log.child({ component: 'http' }) })
+  await http.register(healthRoutes, {
+    readiness: async () => {
+      const kafkaState = consumer.readiness()
+      let database = 'ok'
+      try {
+        await Promise.race([
+          pool.query('SELECT 1'),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('timed out')), READY_DB_TIMEOUT_MS).unref(),
+          ),
+        ])
+      } catch (err) {
+        database = `unreachable: ${(err as Error).message}`
+      }
+      return {
+        ready: kafkaState.ready && database === 'ok',
+        checks: { consumer: kafkaState.ready ? 'ok' : (kafkaState.reason ?? 'not ready'), database },
+      }
+    },
+  })
+  await http.register(metricsRoutes, { registry: metrics.registry })
+
+  let url = ''
+  let started = false
+  return {
+    log,
+    metrics,
+    url: () => url,
+    async start() {
+      url = await http.listen({ host: config.HOST, port: config.WRITER_PORT })
+      if (config.MIGRATE_ON_START) {
+        const { applied } = await migrate({
+          connectionString: config.DATABASE_URL,
+          log: (message, fields) => log.info(fields ?? {}, message),
+        })
+        if (applied.length > 0) log.info({ applied }, 'migrations applied')
+      }
+      await partitions.start()
+      await producer.connect()
+      await consumer.start()
+      closer.start()
+      started = true
+      log.info({ url, groupId: config.KAFKA_GROUP_ID, topics }, 'writer started')
+    },
+    async stop() {
+      if (started) await consumer.stop()
+      await closer.stop()
+      await partitions.stop()
+      await producer.disconnect()
+      await http.close()
+      await pool.end()
+      log.info('writer stopped')
+    },
+  }
+}

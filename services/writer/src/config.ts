@@ -1,0 +1,102 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const Int = (def: number, min: number, description: string, max?: number) =>
+  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+
+/** Every setting of the writer: one environment variable each, with its default. */
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({
+    default: '0.0.0.0',
+    minLength: 1,
+    description: 'Interface of the health/metrics port',
+  }),
+  WRITER_PORT: Int(3002, 0, 'HTTP port of /health/live, /health/ready, /metrics (0: any free port)', 65535),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino level' },
+  ),
+  SHUTDOWN_GRACE_MS: Int(30_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+
+  DATABASE_URL: Type.String({ minLength: 1, description: 'PostgreSQL primary' }),
+  PG_POOL_MAX: Int(4, 1, 'Connections at most (one per partition in flight, plus maintenance)'),
+  PG_STATEMENT_TIMEOUT_MS: Int(120_000, 0, 'statement_timeout of every writer connection (0: none)'),
+  MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start-up' }),
+
+  KAFKA_BROKERS: Type.String({
+    default: '127.0.0.1:9092',
+    pattern: '^[^,\\s]+(,[^,\\s]+)*$',
+    description: 'Comma-separated host:port list',
+  }),
+  KAFKA_CLIENT_ID: Type.String({ default: 'energy-writer', minLength: 1 }),
+  KAFKA_GROUP_ID: Type.String({ default: 'energy-writer', minLength: 1, description: 'Consumer group' }),
+  KAFKA_TOPIC_PREFIX: Type.String({ default: '', description: 'Prepended to every topic name' }),
+  KAFKA_PARTITIONS: Int(
+    12,
+    1,
+    'Partitions of the telemetry topics (created by the stack): the ceiling on writers',
+  ),
+  KAFKA_FROM_BEGINNING: Type.Boolean({
+    default: true,
+    description: 'A group without committed offsets starts at the oldest message (nothing is skipped)',
+  }),
+  KAFKA_PARTITIONS_CONCURRENTLY: Int(
+    2,
+    1,
+    'Partitions one writer processes at once (one PG connection each)',
+  ),
+  KAFKA_MAX_BYTES_PER_PARTITION: Int(4 * 1024 * 1024, 1024, 'Fetch size per partition: the batch size'),
+  KAFKA_MAX_BYTES: Int(16 * 1024 * 1024, 1024, 'Fetch size per request'),
+  KAFKA_MAX_WAIT_MS: Int(500, 0, 'How long a fetch waits for KAFKA_MIN_BYTES'),
+  KAFKA_MIN_BYTES: Int(1, 1, 'A fetch returns once this many bytes are there'),
+  KAFKA_SESSION_TIMEOUT_MS: Int(30_000, 1000, 'Consumer session timeout'),
+  KAFKA_HEARTBEAT_INTERVAL_MS: Int(3000, 100, 'Consumer heartbeat interval'),
+  KAFKA_CONNECTION_TIMEOUT_MS: Int(3000, 1, 'kafkajs connectionTimeout'),
+  KAFKA_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'kafkajs requestTimeout'),
+
+  MAX_FUTURE_SKEW_MS: Int(300_000, 0, "A reading further ahead of its envelope's receivedAt goes to the DLQ"),
+  HISTORY_RETENTION_MONTHS: Int(13, 1, 'Months kept besides the current one; older readings go to the DLQ'),
+  PARTITION_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 1000, 'How often months are created/dropped'),
+  ROLLUP_CLOSE_INTERVAL_MS: Int(60_000, 100, 'How often closed hours are materialised into *_hourly'),
+  ROLLUP_GRACE_MS: Int(300_000, 0, 'An hour is materialised this long after it ends'),
+  RETRY_INITIAL_MS: Int(200, 1, 'First back-off of a batch that failed on a transient error'),
+  RETRY_MAX_MS: Int(10_000, 1, 'Longest back-off between retries of a batch'),
+})
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads the settings from an env-like object; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known: Record<string, string> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const raw = env[key]
+    if (raw !== undefined) known[key] = raw.trim()
+  }
+  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, known))
+  const problems = [...Value.Errors(ConfigSchema, value)].map(
+    (e) =>
+      `${e.path.replace(/^\//, '') || 'config'}: ${e.message}` +
+      (known[e.path.slice(1)] === undefined ? '' : ` (got ${JSON.stringify(known[e.path.slice(1)])})`),
+  )
+  if (problems.length === 0) {
+    const config = value as Config
+    if (config.RETRY_INITIAL_MS > config.RETRY_MAX_MS) {
+      problems.push('RETRY_INITIAL_MS: must not exceed RETRY_MAX_MS')
+    }
+    if (config.KAFKA_MAX_BYTES_PER_PARTITION > config.KAFKA_MAX_BYTES) {
+      problems.push('KAFKA_MAX_BYTES_PER_PARTITION: must not exceed KAFKA_MAX_BYTES')
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return value as Config
+}
+
+export function brokerList(config: Pick<Config, 'KAFKA_BROKERS'>): string[] {
+  return config.KAFKA_BROKERS.split(',').map((b) => b.trim())
+}

@@ -1,0 +1,227 @@
+import { retentionCutoff } from '@energy-ingest/db'
+import type { TopicNames } from '@energy-ingest/contracts'
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
+import type { Pool } from 'pg'
+import type { Logger } from 'pino'
+import { decodeBatch, type TopicKind, type WriterDeadLetter } from './decode.js'
+import { WriterErrorCode, pgErrorFields } from './errors.js'
+import type { Metrics } from './metrics.js'
+import { storeBatch } from './store.js'
+
+export interface ConsumerOptions {
+  kafka: Kafka
+  pool: Pool
+  /** Sends dead letters; acks from all in-sync replicas. */
+  producer: Producer
+  topics: TopicNames
+  groupId: string
+  fromBeginning: boolean
+  partitionsConcurrently: number
+  maxBytesPerPartition: number
+  maxBytes: number
+  maxWaitMs: number
+  minBytes: number
+  sessionTimeoutMs: number
+  heartbeatIntervalMs: number
+  retentionMonths: number
+  maxFutureSkewMs: number
+  retryInitialMs: number
+  retryMaxMs: number
+  metrics: Metrics
+  log: Logger
+  now?: () => Date
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The consumer-group member: per topic-partition batch, decode + re-validate, dead-letter what is
+ * bad, store the rest in one PostgreSQL transaction, and only then resolve and commit the offsets.
+ */
+export class TelemetryConsumer {
+  private readonly consumer: Consumer
+  private readonly kindOf: Map<string, TopicKind>
+  private joined = false
+  private crashed: string | undefined
+  private readonly lagSeries = new Set<string>()
+
+  constructor(private readonly opts: ConsumerOptions) {
+    this.kindOf = new Map<string, TopicKind>([
+      [opts.topics.meter, 'meter'],
+      [opts.topics.vehicle, 'vehicle'],
+      [opts.topics.assignments, 'assignment'],
+    ])
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs,
+      heartbeatInterval: opts.heartbeatIntervalMs,
+      maxBytesPerPartition: opts.maxBytesPerPartition,
+      maxBytes: opts.maxBytes,
+      maxWaitTimeInMs: opts.maxWaitMs,
+      minBytes: opts.minBytes,
+      allowAutoTopicCreation: false,
+    })
+    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.joined = true
+      this.crashed = undefined
+      this.forgetLagOfRevoked(payload.memberAssignment)
+      opts.log.info({ assignment: payload.memberAssignment }, 'joined consumer group')
+    })
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.joined = false
+      this.crashed = payload.error.message
+      opts.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
+    })
+    this.consumer.on(STOP, () => {
+      this.joined = false
+    })
+    this.consumer.on(DISCONNECT, () => {
+      this.joined = false
+    })
+  }
+
+  /** Member of the group with a live fetch loop. */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.crashed) return { ready: false, reason: `consumer crashed: ${this.crashed}` }
+    return this.joined ? { ready: true } : { ready: false, reason: 'not in the consumer group yet' }
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect()
+    await this.consumer.subscribe({
+      topics: [this.opts.topics.meter, this.opts.topics.vehicle, this.opts.topics.assignments],
+      fromBeginning: this.opts.fromBeginning,
+    })
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      // Offsets are committed after every stored batch: a restart redelivers at most the batch in hand.
+      autoCommitThreshold: 1,
+      partitionsConsumedConcurrently: this.opts.partitionsConcurrently,
+      eachBatch: (payload) => this.handleBatch(payload),
+    })
+  }
+
+  /** Finishes the batches in hand, commits their offsets and leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect()
+  }
+
+  /** Drops the lag series of partitions this member no longer owns (another writer reports them). */
+  private forgetLagOfRevoked(assignment: Record<string, number[]>) {
+    for (const key of this.lagSeries) {
+      const [topic, partition] = key.split('\u0000') as [string, string]
+      if (!(assignment[topic] ?? []).includes(Number(partition))) {
+        this.opts.metrics.consumerLag.remove({ topic, partition })
+        this.lagSeries.delete(key)
+      }
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload
+    if (batch.isEmpty() || !isRunning() || isStale()) return
+    const kind = this.kindOf.get(batch.topic)
+    if (!kind) throw new Error(`message from an unexpected topic ${batch.topic}`)
+    const { metrics, log } = this.opts
+    const started = performance.now()
+    const now = this.opts.now ?? (() => new Date())
+
+    const decoded = decodeBatch(kind, batch.messages, {
+      topic: batch.topic,
+      partition: batch.partition,
+      oldestAllowedMs: retentionCutoff(now(), this.opts.retentionMonths).getTime(),
+      maxFutureSkewMs: this.opts.maxFutureSkewMs,
+      now,
+    })
+    // Dead letters go out before the offsets move: acknowledged by Kafka, or the batch is retried.
+    await this.sendDeadLetters(kind, decoded.deadLetters)
+
+    let delay = this.opts.retryInitialMs
+    for (;;) {
+      try {
+        const stored = await storeBatch(this.opts.pool, kind, decoded.messages, batch.partition)
+        await this.sendDeadLetters(
+          kind,
+          stored.rejected.map(({ message, err }) => {
+            const pg = pgErrorFields(err)
+            return {
+              code: WriterErrorCode.REJECTED_BY_DATABASE,
+              reason: pg.message,
+              ...(pg.code ? { sqlState: pg.code } : {}),
+              ...(pg.constraint ? { constraint: pg.constraint } : {}),
+              source: {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: message.offset,
+                key: message.key,
+              },
+              payload: message.rows,
+              failedAt: now().toISOString(),
+            }
+          }),
+        )
+        metrics.rowsInserted.inc({ type: kind }, stored.inserted)
+        metrics.rowsDuplicate.inc({ type: kind }, stored.duplicates)
+        metrics.batchReadings.observe({ type: kind }, stored.inserted + stored.duplicates)
+        if (stored.partitionsCreated.length > 0) {
+          metrics.partitionsCreated.inc(stored.partitionsCreated.length)
+          log.info({ partitions: stored.partitionsCreated }, 'month partitions created on demand')
+        }
+        log.debug(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            inserted: stored.inserted,
+            duplicates: stored.duplicates,
+          },
+          'batch stored',
+        )
+        break
+      } catch (err) {
+        // Not running: give the batch up uncommitted; whoever owns the partition next redelivers it.
+        if (!isRunning() || isStale()) throw err
+        metrics.batchRetries.inc({ type: kind })
+        log.warn(
+          { err, topic: batch.topic, partition: batch.partition, retryInMs: delay },
+          'batch store failed, retrying',
+        )
+        await heartbeat()
+        await sleep(delay)
+        delay = Math.min(delay * 2, this.opts.retryMaxMs)
+      }
+    }
+
+    resolveOffset(batch.lastOffset())
+    await commitOffsetsIfNecessary()
+    await heartbeat()
+    metrics.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(batch.offsetLag()),
+    )
+    this.lagSeries.add(`${batch.topic}\u0000${batch.partition}`)
+    metrics.batchDuration.observe({ type: kind }, (performance.now() - started) / 1000)
+  }
+
+  private async sendDeadLetters(kind: TopicKind, letters: WriterDeadLetter[]): Promise<void> {
+    if (letters.length === 0) return
+    await this.opts.producer.send({
+      topic: this.opts.topics.dlq,
+      acks: -1,
+      messages: letters.map((letter) => ({
+        key: letter.source.key,
+        value: JSON.stringify(letter),
+        headers: { 'schema-version': '1', 'dead-letter-code': letter.code },
+      })),
+    })
+    for (const letter of letters) this.opts.metrics.deadLetters.inc({ type: kind, code: letter.code })
+    this.opts.log.warn(
+      {
+        count: letters.length,
+        codes: [...new Set(letters.map((l) => l.code))],
+        topic: letters[0]!.source.topic,
+      },
+      'sent to the dead-letter topic',
+    )
+  }
+}

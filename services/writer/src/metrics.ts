@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The writer's Prometheus metrics, on a registry of its own (several writers can share a process in tests). */
+export function createMetrics(opts: { processMetrics?: boolean } = {}) {
+  const registry = new Registry()
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    rowsInserted: new Counter({
+      name: 'writer_rows_inserted_total',
+      help: 'Readings (or assignments) newly stored',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    rowsDuplicate: new Counter({
+      name: 'writer_rows_duplicate_total',
+      help: 'Readings skipped because they were already stored (redelivery, duplicates)',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    batchReadings: new Histogram({
+      name: 'writer_batch_readings',
+      help: 'Valid items per stored batch',
+      labelNames: ['type'] as const,
+      buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'writer_batch_duration_seconds',
+      help: 'Decode + store + offset commit of one batch',
+      labelNames: ['type'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'writer_dead_letters_total',
+      help: 'Messages or items sent to the DLQ topic',
+      labelNames: ['type', 'code'] as const,
+      registers,
+    }),
+    batchRetries: new Counter({
+      name: 'writer_batch_retries_total',
+      help: 'Store attempts of a batch that failed on a transient error and were retried',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'writer_consumer_lag',
+      help: 'Messages behind the high watermark after the last batch, per assigned partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    hoursClosed: new Counter({
+      name: 'writer_rollup_hours_closed_total',
+      help: 'Hours materialised into *_hourly by this writer',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    partitionsCreated: new Counter({
+      name: 'writer_partitions_created_total',
+      help: 'Month partitions created by this writer (ahead of time or on demand)',
+      registers,
+    }),
+  }
+}
+export type Metrics = ReturnType<typeof createMetrics>
