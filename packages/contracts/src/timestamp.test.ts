@@ -32,3 +32,35 @@ describe('parseTimestamp', () => {
     if (!r.ok) expect(r.reason).toContain(reason)
   })
 })
+
+describe('parseTimestamp, repeated', () => {
+  it('answers the same input the same way, with a result nobody can change', () => {
+    const a = parseTimestamp('2026-01-31T12:00:00Z')
+    const b = parseTimestamp('2026-01-31T12:00:00Z')
+    expect(b).toEqual(a)
+    expect(Object.isFrozen(b)).toBe(true)
+    expect(parseTimestamp('2026-01-31T12:00:01Z')).toEqual({
+      ok: true,
+      value: { iso: '2026-01-31T12:00:01.000Z', epochMs: Date.parse('2026-01-31T12:00:01Z') },
+    })
+  })
+})
+
+describe('parseTimestamp, UTC fast path', () => {
+  it('gives what toISOString gives, for Z and +00:00', () => {
+    for (let i = 0; i < 2000; i++) {
+      const ms = Date.UTC(
+        1970 + (i % 150),
+        i % 12,
+        1 + (i % 28),
+        i % 24,
+        (i * 7) % 60,
+        (i * 13) % 60,
+        i % 1000,
+      )
+      const iso = new Date(ms).toISOString()
+      expect(parseTimestamp(iso)).toEqual({ ok: true, value: { iso, epochMs: ms } })
+      expect(parseTimestamp(iso.replace('Z', '+00:00'))).toEqual({ ok: true, value: { iso, epochMs: ms } })
+    }
+  })
+})

@@ -20,8 +20,25 @@ function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate()
 }
 
+// validateReading parses each timestamp twice (the schema's date-time format, then the time rules),
+// and consecutive readings often share one: remembering the last answer halves the cost of the
+// most expensive step of validation (measured by the gateway, issue 3).
+let lastInput: string | undefined
+let lastResult: TimestampResult | undefined
+
 /** Parses an RFC 3339 timestamp with a zone offset or Z, and normalises it to UTC. */
 export function parseTimestamp(input: string): TimestampResult {
+  if (input === lastInput && lastResult !== undefined) return lastResult
+  const result = parse(input)
+  // Shared between callers from now on, so nobody may change it.
+  if (result.ok) Object.freeze(result.value)
+  Object.freeze(result)
+  lastInput = input
+  lastResult = result
+  return result
+}
+
+function parse(input: string): TimestampResult {
   const m = RFC3339.exec(input)
   if (!m) return { ok: false, reason: 'must be an RFC 3339 date-time with a zone, e.g. 2026-01-31T12:00:00Z' }
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
@@ -47,7 +64,11 @@ export function parseTimestamp(input: string): TimestampResult {
   const micros = fraction.slice(0, 6).padEnd(6, '0')
   const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000
   if (!Number.isFinite(wholeMs) || year < 1970) return { ok: false, reason: 'before 1970' }
-  const base = new Date(wholeMs).toISOString().slice(0, 19)
+  // Already UTC: the validated digits are the normal form, and toISOString() is the slowest step here.
+  const base =
+    offsetMinutes === 0
+      ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`
+      : new Date(wholeMs).toISOString().slice(0, 19)
   const frac = micros.endsWith('000') ? micros.slice(0, 3) : micros
   return { ok: true, value: { epochMs: wholeMs + Number(micros.slice(0, 3)), iso: `${base}.${frac}Z` } }
 }
