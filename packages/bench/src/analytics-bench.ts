@@ -112,7 +112,9 @@ async function measure(
 
 export async function analyticsBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
   if (args.bool('stack')) {
-    throw new Error('analytics loads tens of millions of rows: it runs on its own PostgreSQL only (no --stack)')
+    throw new Error(
+      'analytics loads tens of millions of rows: it runs on its own PostgreSQL only (no --stack)',
+    )
   }
   const sizes = args.counts('sizes', [10_000_000, 100_000_000]).sort((a, b) => a - b)
   const vehicles = args.num('vehicles', 10_000, 1)
@@ -143,12 +145,16 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
     await loader.prepare()
     const rand = prng(7)
     for (const size of sizes) {
-      progress(`loading history to ${size.toLocaleString('en-US')} rows (${vehicles} vehicles + ${meters} meters, every ${intervalS} s)…`)
+      progress(
+        `loading history to ${size.toLocaleString('en-US')} rows (${vehicles} vehicles + ${meters} meters, every ${intervalS} s)…`,
+      )
       const before = loader.rounds * devices
       const { loadMs, rows } = await loader.loadTo(size, { chunkRows, vacuum })
       progress('  waiting for the replica to replay it…')
       await waitForReplica(env.primaryUrl, env.replicaUrl, 30 * 60_000)
-      progress(`  ${rows.toLocaleString('en-US')} rows; measuring performance (${requests} requests) and alerts (${alertRequests})…`)
+      progress(
+        `  ${rows.toLocaleString('en-US')} rows; measuring performance (${requests} requests) and alerts (${alertRequests})…`,
+      )
       const perf = await measure(
         http,
         () => `/v1/analytics/performance/${vehicleId(Math.floor(rand() * vehicles))}`,
@@ -163,7 +169,9 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
         Math.min(10, alertRequests),
         concurrency,
       )
-      const sample = Array.from({ length: Math.min(vehicles, meters, 5) }, () => Math.floor(rand() * Math.min(vehicles, meters)))
+      const sample = Array.from({ length: Math.min(vehicles, meters, 5) }, () =>
+        Math.floor(rand() * Math.min(vehicles, meters)),
+      )
       const problems = await verify(http, env.replicaUrl, sample)
       for (const p of problems) progress(`  MISMATCH ${p}`)
       const result: SizeResult = {
@@ -187,15 +195,37 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
   }
   const first = results[0]
   const last = results[results.length - 1]
-  const growth = first && last && results.length > 1 ? round(last.performance.p99 / first.performance.p99, 2) : null
+  const growth =
+    first && last && results.length > 1 ? round(last.performance.p99 / first.performance.p99, 2) : null
   return {
     bench: 'analytics',
-    params: { sizes, vehicles, meters, intervalS, requests, alertRequests, concurrency, vacuum, durable: args.bool('durable') },
+    params: {
+      sizes,
+      vehicles,
+      meters,
+      intervalS,
+      requests,
+      alertRequests,
+      concurrency,
+      vacuum,
+      durable: args.bool('durable'),
+    },
     figures: { results, performanceP99GrowthLargestVsSmallest: growth },
     tables: [
       {
         title: `analytics on the replica: ${vehicles} vehicles + ${meters} meters, a reading every ${intervalS} s, concurrency ${concurrency}`,
-        columns: ['history rows', 'span h', 'load s', 'load rows/s', 'perf p50 ms', 'perf p99 ms', 'alerts p50 ms', 'alerts p99 ms', 'errors', 'exact'],
+        columns: [
+          'history rows',
+          'span h',
+          'load s',
+          'load rows/s',
+          'perf p50 ms',
+          'perf p99 ms',
+          'alerts p50 ms',
+          'alerts p99 ms',
+          'errors',
+          'exact',
+        ],
         rows: results.map((r) => [
           r.rows,
           r.historySpanH,

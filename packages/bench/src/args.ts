@@ -34,7 +34,8 @@ export class Args {
     const raw = this.str(name)
     if (raw === undefined) return fallback
     const value = parseCount(raw)
-    if (!Number.isFinite(value) || value < min) throw new Error(`--${name}: expected a number ≥ ${min}, got "${raw}"`)
+    if (!Number.isFinite(value) || value < min)
+      throw new Error(`--${name}: expected a number ≥ ${min}, got "${raw}"`)
     return value
   }
 

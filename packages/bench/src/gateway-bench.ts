@@ -7,7 +7,8 @@ import { freePort } from '@energy-ingest/testenv'
 import type { Args } from './args.js'
 import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
-import { BenchEnvironment, readStackEnv } from './infra.js'
+import type { BenchEnvironment } from './infra.js'
+import { readStackEnv } from './infra.js'
 import { progress, type BenchResult } from './report.js'
 import { round } from './stats.js'
 
@@ -139,8 +140,10 @@ export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<B
     runs,
     singleRatioToBare: ratio('single'),
     batchRatioToBare: ratio('batch'),
-    gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')?.readingsPerS,
-    gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')?.readingsPerS,
+    gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')
+      ?.readingsPerS,
+    gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')
+      ?.readingsPerS,
   }
   return {
     bench: 'gateway',
@@ -149,7 +152,19 @@ export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<B
     tables: [
       {
         title: `gateway vs bare Fastify route (same bodies, same run; ${durationS} s each)`,
-        columns: ['endpoint', 'target', 'conns', 'readings/req', 'req/s', 'readings/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs bare'],
+        columns: [
+          'endpoint',
+          'target',
+          'conns',
+          'readings/req',
+          'req/s',
+          'readings/s',
+          'p50 ms',
+          'p99 ms',
+          'non-2xx',
+          'errors',
+          'vs bare',
+        ],
         rows: runs.map((r) => [
           r.endpoint,
           r.target,

@@ -47,7 +47,10 @@ const r4 = (x: number) => Math.round(x * 10_000) / 10_000
  * the charger's efficiency (85–95 %, 3 % of chargers 70–82 %); SoC and battery temperature follow the
  * cycle; meters without a charging vehicle draw standby power.
  */
-export function roundRows(shape: HistoryShape, round: number): { meters: MeterRow[]; vehicles: VehicleRow[] } {
+export function roundRows(
+  shape: HistoryShape,
+  round: number,
+): { meters: MeterRow[]; vehicles: VehicleRow[] } {
   const { intervalS } = shape
   const startMs = shape.newestMs - round * intervalS * 1000
   const k = Math.floor(startMs / (intervalS * 1000))
@@ -149,14 +152,18 @@ export class HistoryLoader {
   }
 
   /** Loads rounds until history holds at least `rows` readings; then closes hours and analyzes. */
-  async loadTo(rows: number, options: { chunkRows: number; vacuum: boolean }): Promise<{ loadMs: number; rows: number }> {
+  async loadTo(
+    rows: number,
+    options: { chunkRows: number; vacuum: boolean },
+  ): Promise<{ loadMs: number; rows: number }> {
     const target = Math.min(this.shape.maxRounds, Math.ceil(rows / this.devices))
     const t0 = performance.now()
     const startRounds = this.rounds
     if (this.rounds === 0 && target > 0) {
       // The newest round through the writer's own path: it sets *_live and its fleet minutes.
       const { meters, vehicles } = roundRows(this.shape, 0)
-      for (let i = 0; i < meters.length; i += 5000) await writeMeterBatch(this.meterClient, meters.slice(i, i + 5000))
+      for (let i = 0; i < meters.length; i += 5000)
+        await writeMeterBatch(this.meterClient, meters.slice(i, i + 5000))
       for (let i = 0; i < vehicles.length; i += 5000) {
         await writeVehicleBatch(this.vehicleClient, vehicles.slice(i, i + 5000))
       }
@@ -198,7 +205,9 @@ export class HistoryLoader {
     if (options.vacuum) {
       progress('  VACUUM ANALYZE (index-only scans and planner statistics, as autovacuum would leave them)…')
       await Promise.all([
-        this.meterClient.query('VACUUM (ANALYZE) meter_history, meter_hourly, meter_live, meter_fleet_minutely'),
+        this.meterClient.query(
+          'VACUUM (ANALYZE) meter_history, meter_hourly, meter_live, meter_fleet_minutely',
+        ),
         this.vehicleClient.query(
           'VACUUM (ANALYZE) vehicle_history, vehicle_hourly, vehicle_live, vehicle_fleet_minutely, vehicle_meter_assignments',
         ),
@@ -247,7 +256,9 @@ export class HistoryLoader {
         }
       }),
     )
-    progress(`  hourly rollups: ${hours} hours materialised in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    progress(
+      `  hourly rollups: ${hours} hours materialised in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    )
   }
 
   async close(): Promise<void> {

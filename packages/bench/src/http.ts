@@ -21,7 +21,12 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets })
   }
 
-  post(path: string, body: string, contentType = 'application/json', timeoutMs = 30_000): Promise<HttpResponse> {
+  post(
+    path: string,
+    body: string,
+    contentType = 'application/json',
+    timeoutMs = 30_000,
+  ): Promise<HttpResponse> {
     return this.send('POST', path, body, contentType, timeoutMs)
   }
 

@@ -34,7 +34,9 @@ export interface Target {
 }
 
 /** The URLs and dev credentials `npm start` wrote to .data/stack.env. */
-export function readStackEnv(file = join(process.env.STACK_DATA_DIR ?? join(repoRoot, '.data'), 'stack.env')): Target {
+export function readStackEnv(
+  file = join(process.env.STACK_DATA_DIR ?? join(repoRoot, '.data'), 'stack.env'),
+): Target {
   if (!existsSync(file)) throw new Error(`--stack: ${file} not found (is \`npm start\` running?)`)
   const env = new Map<string, string>()
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -120,14 +122,25 @@ export class BenchEnvironment {
   }
 
   /** Spawns `node <entry>` (a built service) with `env`, and waits for its /health/ready. */
-  async startProcess(name: string, entry: string, env: Record<string, string>, port: number): Promise<string> {
+  async startProcess(
+    name: string,
+    entry: string,
+    env: Record<string, string>,
+    port: number,
+  ): Promise<string> {
     if (!existsSync(entry)) throw new Error(`${entry} missing: run \`npm run build\` first`)
     const logFile = join(this.logDir, `${name}.log`)
     const proc = spawnManaged(process.execPath, [entry], {
       name,
       logFile,
       cwd: repoRoot,
-      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
+      env: {
+        ...process.env,
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        ...env,
+      },
     })
     this.reaper.trackPid(proc.pid)
     this.services.push({ name, proc, logFile })
@@ -135,7 +148,9 @@ export class BenchEnvironment {
     await eventually(
       async () => {
         if (!proc.isRunning()) throw new Error(`${name} exited; see ${logFile}`)
-        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined)
+        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
+          () => undefined,
+        )
         return res?.status === 200
       },
       { timeoutMs: 60_000, intervalMs: 200, message: `${name} ready (log: ${logFile})` },
@@ -175,7 +190,12 @@ export class BenchEnvironment {
     return this.startService(
       `writer-${index}`,
       'writer',
-      { WRITER_PORT: String(port), DATABASE_URL: this.primaryUrl, KAFKA_BROKERS: this.brokers.join(','), ...extraEnv },
+      {
+        WRITER_PORT: String(port),
+        DATABASE_URL: this.primaryUrl,
+        KAFKA_BROKERS: this.brokers.join(','),
+        ...extraEnv,
+      },
       port,
     )
   }
@@ -185,7 +205,12 @@ export class BenchEnvironment {
     return this.startService(
       'analytics',
       'analytics',
-      { PORT: String(port), ANALYTICS_DATABASE_URL: this.replicaUrl, ANALYTICS_API_KEYS: this.analyticsKey, ...extraEnv },
+      {
+        PORT: String(port),
+        ANALYTICS_DATABASE_URL: this.replicaUrl,
+        ANALYTICS_API_KEYS: this.analyticsKey,
+        ...extraEnv,
+      },
       port,
     )
   }

@@ -22,7 +22,9 @@ function format(cell: Cell): string {
   if (cell === null || cell === undefined || (typeof cell === 'number' && Number.isNaN(cell))) return '-'
   if (typeof cell === 'number') {
     if (Number.isInteger(cell)) return cell.toLocaleString('en-US')
-    return Math.abs(cell) >= 100 ? Math.round(cell).toLocaleString('en-US') : String(Math.round(cell * 100) / 100)
+    return Math.abs(cell) >= 100
+      ? Math.round(cell).toLocaleString('en-US')
+      : String(Math.round(cell * 100) / 100)
   }
   return cell
 }
@@ -37,7 +39,10 @@ export function renderTable(table: Table): string {
   return [
     table.title,
     '',
-    line(table.columns, table.columns.map(() => false)),
+    line(
+      table.columns,
+      table.columns.map(() => false),
+    ),
     `|${widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
     ...cells.map((r) => line(r, numeric)),
     '',

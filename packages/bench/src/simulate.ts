@@ -7,7 +7,8 @@ import { Dispatcher, until } from './dispatcher.js'
 import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
 import { IngestClient, type AnyReading } from './ingest-client.js'
-import { BenchEnvironment, readStackEnv } from './infra.js'
+import type { BenchEnvironment } from './infra.js'
+import { readStackEnv } from './infra.js'
 import { progress, type BenchResult } from './report.js'
 import { round } from './stats.js'
 
@@ -135,12 +136,33 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
   }
   return {
     bench: 'simulate',
-    params: { vehicles, meters, intervalS, speed, mode, batchSize, concurrency, durationS, maxReadings, gatewayUrl },
+    params: {
+      vehicles,
+      meters,
+      intervalS,
+      speed,
+      mode,
+      batchSize,
+      concurrency,
+      durationS,
+      maxReadings,
+      gatewayUrl,
+    },
     figures,
     tables: [
       {
         title: `simulate: ${vehicles} vehicles + ${meters} meters, ${mode}, ${speed}× clock`,
-        columns: ['readings sent', 'accepted', 'rejected', '503/429', 'errors', 'readings/s', 'req p50 ms', 'req p99 ms', 'max behind ms'],
+        columns: [
+          'readings sent',
+          'accepted',
+          'rejected',
+          '503/429',
+          'errors',
+          'readings/s',
+          'req p50 ms',
+          'req p99 ms',
+          'max behind ms',
+        ],
         rows: [
           [
             client.sent,

@@ -12,7 +12,10 @@ export class Samples {
 
   summary(): LatencySummary {
     const sorted = [...this.values].sort((a, b) => a - b)
-    const at = (q: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!)
+    const at = (q: number) =>
+      sorted.length === 0
+        ? Number.NaN
+        : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
     const mean = sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1)
     return {
       count: sorted.length,

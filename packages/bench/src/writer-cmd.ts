@@ -1,7 +1,8 @@
 // `writer`: wires the db package's comparison (writer-bench.ts: the writer's storage path vs a raw COPY
 // of the same rows into the same table) into the CLI, on a PostgreSQL of its own or the stack's.
 import type { Args } from './args.js'
-import { BenchEnvironment, readStackEnv } from './infra.js'
+import type { BenchEnvironment } from './infra.js'
+import { readStackEnv } from './infra.js'
 import { progress, type BenchResult } from './report.js'
 import { round } from './stats.js'
 import { runWriterBench, type VariantName } from './writer-bench.js'
@@ -22,7 +23,15 @@ export async function writerBench(args: Args, env: BenchEnvironment): Promise<Be
     await env.startPostgres({ durable: !args.bool('fast') })
     adminUrl = env.adminUrl
   }
-  const results = await runWriterBench({ adminUrl, devices, batchSize, rowsPerRun, rounds, variants, log: progress })
+  const results = await runWriterBench({
+    adminUrl,
+    devices,
+    batchSize,
+    rowsPerRun,
+    rounds,
+    variants,
+    log: progress,
+  })
   return {
     bench: 'writer',
     params: { devices, batchSize, rowsPerRun, rounds, durable: !args.bool('fast'), variants },
