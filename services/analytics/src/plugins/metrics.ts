@@ -9,10 +9,10 @@ export interface AnalyticsMetrics {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: AnalyticsMetrics
+    analyticsMetrics: AnalyticsMetrics
   }
   interface FastifyRequest {
-    startedAt?: bigint
+    analyticsStartedAt?: bigint
   }
 }
 
@@ -33,13 +33,13 @@ export default fp(
       help: 'now() - pg_last_xact_replay_timestamp() on the replica at the last readiness check',
       registers: [registry],
     })
-    app.decorate('metrics', { registry, requestSeconds, replicaLagSeconds })
+    app.decorate('analyticsMetrics', { registry, requestSeconds, replicaLagSeconds })
     app.addHook('onRequest', async (req) => {
-      req.startedAt = process.hrtime.bigint()
+      req.analyticsStartedAt = process.hrtime.bigint()
     })
     app.addHook('onResponse', async (req, reply) => {
-      if (req.startedAt === undefined) return
-      const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9
+      if (req.analyticsStartedAt === undefined) return
+      const seconds = Number(process.hrtime.bigint() - req.analyticsStartedAt) / 1e9
       requestSeconds.observe(
         { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) },
         seconds,

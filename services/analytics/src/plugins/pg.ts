@@ -3,7 +3,7 @@ import pg from 'pg'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    db: pg.Pool
+    replica: pg.Pool
   }
 }
 
@@ -24,7 +24,7 @@ export default fp(
     })
     // An idle client's connection can drop (replica restart): log it; the pool replaces the client.
     pool.on('error', (err) => app.log.warn({ err }, 'idle replica connection failed'))
-    app.decorate('db', pool)
+    app.decorate('replica', pool)
     app.addHook('onClose', async () => {
       await pool.end()
     })

@@ -27,7 +27,7 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold:
     },
     async (req) => {
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.db, async (client, state) => {
+      return inSnapshot(app.replica, async (client, state) => {
         const totals = await fleetTotals(client, window)
         const below = await countBelow(client, alertsWindow(state.closedBefore, Date.now()), opts.threshold)
         const ac = Number(totals.meters.kwh)
@@ -67,7 +67,7 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold:
       const below = req.query.below ?? opts.threshold
       const limit = req.query.limit ?? 50
       const offset = req.query.offset ?? 0
-      return inSnapshot(app.db, async (client, state) => {
+      return inSnapshot(app.replica, async (client, state) => {
         const window = alertsWindow(state.closedBefore, Date.now())
         const { total, items } = await efficiencyAlerts(client, window, below, limit, offset)
         return {

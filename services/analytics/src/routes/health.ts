@@ -8,7 +8,7 @@ const healthRoutes: FastifyPluginAsync<{ allowPrimary: boolean; maxLagS: number 
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   app.get('/health/ready', { schema: { hide: true } }, async (_req, reply) => {
     try {
-      const { rows } = await app.db.query<{ recovery: boolean; lag: number | null; replayed: boolean }>(
+      const { rows } = await app.replica.query<{ recovery: boolean; lag: number | null; replayed: boolean }>(
         `SELECT pg_is_in_recovery() AS recovery,
                 -- No WAL waiting to be replayed means no lag, however old the last commit is.
                 CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
@@ -16,7 +16,7 @@ const healthRoutes: FastifyPluginAsync<{ allowPrimary: boolean; maxLagS: number 
                 true AS replayed`,
       )
       const { recovery, lag } = rows[0]!
-      if (lag !== null) app.metrics.replicaLagSeconds.set(lag)
+      if (lag !== null) app.analyticsMetrics.replicaLagSeconds.set(lag)
       const problems: string[] = []
       if (!recovery && !opts.allowPrimary) problems.push('connected server is not a read replica')
       if (lag !== null && lag > opts.maxLagS)
@@ -35,7 +35,9 @@ const healthRoutes: FastifyPluginAsync<{ allowPrimary: boolean; maxLagS: number 
     }
   })
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    return reply.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics())
+    return reply
+      .type(app.analyticsMetrics.registry.contentType)
+      .send(await app.analyticsMetrics.registry.metrics())
   })
 }
 

@@ -21,7 +21,7 @@ const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const live = await vehicleLive(app.db, req.params.vehicleId)
+      const live = await vehicleLive(app.replica, req.params.vehicleId)
       if (!live) throw new DeviceNotFound('vehicle', req.params.vehicleId)
       return live
     },
@@ -36,7 +36,7 @@ const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const live = await meterLive(app.db, req.params.meterId)
+      const live = await meterLive(app.replica, req.params.meterId)
       if (!live) throw new DeviceNotFound('meter', req.params.meterId)
       return live
     },

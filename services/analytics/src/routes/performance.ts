@@ -24,7 +24,7 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = 
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.db, async (client, state) => {
+      return inSnapshot(app.replica, async (client, state) => {
         if (!(await deviceExists(client, 'vehicle', vehicleId)))
           throw new DeviceNotFound('vehicle', vehicleId)
         const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)

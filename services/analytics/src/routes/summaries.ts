@@ -32,7 +32,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     async (req) => {
       const { meterId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.db, async (client, state) => {
+      return inSnapshot(app.replica, async (client, state) => {
         if (!(await deviceExists(client, 'meter', meterId))) throw new DeviceNotFound('meter', meterId)
         const m = await meterAggregate(
           client,
@@ -72,7 +72,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.db, async (client, state) => {
+      return inSnapshot(app.replica, async (client, state) => {
         if (!(await deviceExists(client, 'vehicle', vehicleId)))
           throw new DeviceNotFound('vehicle', vehicleId)
         const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)

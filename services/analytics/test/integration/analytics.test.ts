@@ -197,7 +197,7 @@ describe('analytics API behaviour', () => {
   })
 
   it('reads from a server in recovery (the replica) and reports it ready', async () => {
-    const { rows } = await app.db.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')
+    const { rows } = await app.replica.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')
     expect(rows[0]?.r).toBe(true)
     const ready = await get('/health/ready', null)
     expect(ready.status).toBe(200)
