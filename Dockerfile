@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # One image definition for every service of the repository; pick one with --target:
 #   docker build --target gateway -t energy-ingest/gateway .
 # targets: gateway, writer, analytics, migrate. docker-compose.yml builds all four (the build stage is
