@@ -3,8 +3,9 @@
 // anything is installed: it makes sure pnpm and node_modules are there, then hands over.
 //   node scripts/run.mjs test [vitest args]   install what is missing, build, run every test
 //   node scripts/run.mjs start [stack args]   install what is missing, build, start the local stack
+//   node scripts/run.mjs token <meter|vehicle> <id>   a device token for the local stack
 //   node scripts/run.mjs build|typecheck|lint|bench
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -114,14 +115,37 @@ switch (command) {
       process.exit(status)
     }
     break
-  case 'start':
+  case 'start': {
     turbo(['run', 'build', '--output-logs=errors-only'])
-    runOrExit(process.execPath, [join(root, 'infra', 'stack', 'dist', 'main.js'), ...rest])
+    // Async, so that a SIGTERM sent to this process reaches the stack, which then stops cleanly.
+    const child = spawn(process.execPath, [join(root, 'infra', 'stack', 'dist', 'main.js'), ...rest], {
+      cwd: root,
+      stdio: 'inherit',
+    })
+    for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
     break
+  }
   case 'bench':
     turbo(['run', 'build', '--output-logs=errors-only'])
     runOrExit(process.execPath, [join(root, 'packages', 'bench', 'dist', 'cli.js'), ...rest])
     break
+  case 'token': {
+    // A device token for the local stack: the secret comes from the environment or .data/secrets.json.
+    const secrets = join(root, '.data', 'secrets.json')
+    const secret =
+      process.env.INGEST_TOKEN_SECRET ??
+      (existsSync(secrets) ? JSON.parse(readFileSync(secrets, 'utf8')).tokenSecret : undefined)
+    if (!secret) {
+      log('no INGEST_TOKEN_SECRET and no .data/secrets.json: run npm start once, or set INGEST_TOKEN_SECRET')
+      process.exit(2)
+    }
+    turbo(['run', 'build', '--filter=@energy-ingest/gateway', '--output-logs=errors-only'])
+    runOrExit(process.execPath, [join(root, 'services', 'gateway', 'dist', 'cli', 'token.js'), ...rest], {
+      env: { ...process.env, INGEST_TOKEN_SECRET: secret },
+    })
+    break
+  }
   default:
     log(`unknown command "${command}" (test, start, build, typecheck, lint, bench)`)
     process.exit(2)

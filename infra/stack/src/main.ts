@@ -93,11 +93,14 @@ async function main(): Promise<void> {
     await Promise.all(services.map((s) => s.proc.stop('SIGTERM', 15_000)))
     say('stopping Kafka and PostgreSQL…')
     await Promise.all([kafka?.stop(), postgres?.stop()])
+    // Anything a start-up interrupted half-way left running.
+    await reaper.terminateRemaining()
     reaper.dispose()
     say('stopped')
     process.exit(code)
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(0))
+  // process.on, not once: Ctrl-C reaches us twice (from the terminal and forwarded by the launcher).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(0))
 
   try {
     say(`data in ${dataDir}`)
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
         '',
         `  fleet token (dev):   ${config.secrets.fleetToken}`,
         `  analytics key (dev): ${config.secrets.analyticsKey}`,
-        `  a device token:      INGEST_TOKEN_SECRET=$(node -p "require('./.data/secrets.json').tokenSecret") node services/gateway/dist/cli/token.js meter METER-001`,
+        `  a device token:      npm run token -- meter METER-001`,
         '',
         `  settings: ${envFile}   logs: ${join(dataDir, 'logs')}`,
         '  Ctrl-C stops everything.',

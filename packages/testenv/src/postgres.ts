@@ -136,6 +136,7 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
 
 async function waitReady(
   url: string,
+  dataDir: string,
   proc: ManagedProcess,
   logFile: string,
   standby: boolean,
@@ -146,6 +147,11 @@ async function waitReady(
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
       try {
         await client.connect()
+        // Another server on the same port would answer too: make sure it is this data folder's.
+        const dir = await client.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`)
+        if (dir.rows[0]?.d !== dataDir) {
+          throw new Error(`port answered by another PostgreSQL (${dir.rows[0]?.d}); is the port in use?`)
+        }
         if (!standby) return true
         const { rows } = await client.query<{ status: string | null }>(
           'SELECT (SELECT status FROM pg_stat_wal_receiver) AS status',
@@ -215,7 +221,7 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
       ...who,
     })
     options.reaper?.trackPid(proc.pid)
-    await waitReady(urlFor(port), proc, logFile, standby)
+    await waitReady(urlFor(port), dir, proc, logFile, standby)
     return proc
   }
   const primary = await startOne(primaryDir, primaryPort, false)

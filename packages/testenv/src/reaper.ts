@@ -49,6 +49,36 @@ export class Reaper {
     this.flush()
   }
 
+  /**
+   * Stops whatever is still tracked (a start-up interrupted half-way): SIGTERM to each process group,
+   * then SIGKILL after `graceMs`.
+   */
+  async terminateRemaining(graceMs = 10_000): Promise<void> {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    const signalAll = (signal: NodeJS.Signals) => {
+      for (const pid of this.state.pids) {
+        try {
+          process.kill(-pid, signal)
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    signalAll('SIGTERM')
+    const deadline = Date.now() + graceMs
+    while (this.state.pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    signalAll('SIGKILL')
+    this.state.pids = []
+    this.flush()
+  }
+
   /** Normal shutdown: removes tracked folders; the watchdog exits once its state file is gone. */
   dispose(): void {
     for (const dir of this.state.dirs) rmSync(dir, { recursive: true, force: true })
