@@ -1,4 +1,4 @@
-import { topicNames } from '@energy-ingest/contracts'
+import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { PartitionManager, migrate } from '@energy-ingest/db'
 import Fastify from 'fastify'
 import { Kafka, logLevel } from 'kafkajs'
@@ -24,6 +24,27 @@ export interface Writer {
 }
 
 const READY_DB_TIMEOUT_MS = 1000
+
+/** Warns when the topics have another partition count than configured (it caps how many writers help). */
+async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: number, log: Logger) {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: [topics.meter, topics.vehicle] })
+    for (const t of found) {
+      if (t.partitions.length !== expected) {
+        log.warn(
+          { topic: t.name, partitions: t.partitions.length, expected },
+          'topic partition count differs from KAFKA_PARTITIONS',
+        )
+      }
+    }
+  } catch (err) {
+    log.warn({ err }, 'could not read topic metadata')
+  } finally {
+    await admin.disconnect()
+  }
+}
 
 /** Wires the writer from its config, in boot order; nothing connects until start(). */
 export async function buildApp(config: Config, opts: { logger?: Logger } = {}): Promise<Writer> {
@@ -124,6 +145,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger } = {}): 
       }
       await partitions.start()
       await producer.connect()
+      await checkPartitionCounts(kafka, topics, config.KAFKA_PARTITIONS, log)
       await consumer.start()
       closer.start()
       started = true
