@@ -38,3 +38,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ INGEST_DEV_MODE: 'true' }).INGEST_DEV_MODE).toBe(true)
   })
 })
+
+describe('loadConfig, several problems', () => {
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT[\s\S]*INGEST_TOKEN_SECRET/)
+  })
+})

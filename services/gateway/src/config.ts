@@ -29,7 +29,7 @@ export const ConfigSchema = Type.Object({
     description: 'partition: readings sharing a partition share a message; none: one message per reading',
   }),
   KAFKA_MAX_PENDING_READINGS: Int(200_000, 1, 'Readings waiting or in flight before new ones get 503'),
-  KAFKA_MAX_IN_FLIGHT_FLUSHES: Int(4, 1, 'sendBatch calls in flight at once'),
+  KAFKA_MAX_IN_FLIGHT_FLUSHES: Int(16, 1, 'sendBatch calls in flight at once'),
   KAFKA_CONNECTION_TIMEOUT_MS: Int(1000, 1, 'kafkajs connectionTimeout'),
   KAFKA_REQUEST_TIMEOUT_MS: Int(3000, 1, 'kafkajs requestTimeout'),
   KAFKA_RETRIES: Int(2, 1, 'kafkajs retries of a failed send'),
@@ -80,19 +80,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems = [...Value.Errors(ConfigSchema, value)].map(
     (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
   )
-  if (problems.length === 0) {
-    const config = value as Config
-    if (config.INGEST_TOKEN_SECRET === '' && !config.INGEST_DEV_MODE) {
+  const config = value as Config
+  if (typeof config.INGEST_TOKEN_SECRET === 'string') {
+    if (config.INGEST_TOKEN_SECRET === '' && config.INGEST_DEV_MODE !== true) {
       problems.push('INGEST_TOKEN_SECRET: required (or set INGEST_DEV_MODE=true for a dev run)')
     } else if (config.INGEST_TOKEN_SECRET !== '' && config.INGEST_TOKEN_SECRET.length < 16) {
       problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
     }
-    if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
-      problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
-    }
+  }
+  if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
+    problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
   }
   if (problems.length > 0) throw new ConfigError(problems)
-  return value as Config
+  return config
 }
 
 /** The HMAC key in force: the configured secret, or the dev secret in a dev run. */

@@ -58,7 +58,9 @@ export default fp(
         bodyLimit: req.routeOptions.bodyLimit,
         contentType: req.headers['content-type'],
       })
-      if (statusCode >= 500) req.log.error({ err }, 'request failed')
+      // A 503 is an expected state (broker away, back-pressure) already logged by the publisher.
+      if (statusCode === 503) req.log.warn({ code: body.code }, 'request refused: unavailable')
+      else if (statusCode >= 500) req.log.error({ err }, 'request failed')
       else req.log.info({ code: body.code, field: body.details?.[0]?.field }, 'request refused')
       app.metrics.failedRequests.inc({ route: req.routeOptions.url ?? 'none', code: body.code })
       if (statusCode === 503) void reply.header('retry-after', String(opts.retryAfterS))

@@ -31,7 +31,9 @@ declare module 'fastify' {
 
 const PROBE_INTERVAL_MS = 1000
 
-const LEVELS = { [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info' } as const
+// kafkajs logs every failed connection attempt as an error; the gateway reports the outage itself
+// (one warning per state change, a 503 per refused request), so its lines are one level lower.
+const LEVELS = { [logLevel.ERROR]: 'warn', [logLevel.WARN]: 'info', [logLevel.INFO]: 'debug' } as const
 
 /** kafkajs logs through a pino child, so broker trouble comes out as the same JSON as ours. */
 function pinoLogCreator(log: FastifyBaseLogger) {
@@ -133,7 +135,11 @@ export default fp(
     })
     // Runs after the publisher's onClose (reverse registration order), so pending batches are flushed first.
     app.addHook('onClose', async () => {
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()])
+      const started = Date.now()
+      await Promise.allSettled([
+        producer.disconnect().then(() => log.info({ ms: Date.now() - started }, 'producer disconnected')),
+        admin.disconnect().then(() => log.info({ ms: Date.now() - started }, 'admin disconnected')),
+      ])
     })
   },
   { name: 'kafka', fastify: '5.x' },
