@@ -75,6 +75,7 @@ export function detectReadingType(
 
 function describeError(error: ValueError): string {
   if (error.type === ValueErrorType.ObjectAdditionalProperties) return 'is not a known field'
+  if (error.type === ValueErrorType.ObjectRequiredProperty) return 'is required'
   const description = (error.schema as { description?: unknown }).description
   if (error.type === ValueErrorType.StringPattern && typeof description === 'string')
     return `must be ${description}`
