@@ -69,7 +69,7 @@ export function writerEnv(h: Harness, extra: Record<string, string> = {}): Recor
     KAFKA_PARTITIONS: String(PARTITIONS),
     WRITER_PORT: '0',
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.WRITER_TEST_LOG_LEVEL ?? 'warn',
     KAFKA_MAX_WAIT_MS: '100',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
