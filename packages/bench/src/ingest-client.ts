@@ -44,9 +44,16 @@ export class IngestClient {
         }
         return true
       }
-      if (res.status === 503 || res.status === 429) this.unavailable += n
-      else this.rejected += n
       this.lastError = `${res.status} ${res.body.slice(0, 200)}`
+      if (res.status === 503 || res.status === 429) {
+        this.unavailable += n
+        // Back off as a well-behaved client would (Retry-After, capped so a bench run keeps moving);
+        // the slot stays taken meanwhile, which slows the sender down. Refused readings are not resent.
+        const retryAfterS = Number(res.headers['retry-after'] ?? 1)
+        await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, retryAfterS * 1000))))
+      } else {
+        this.rejected += n
+      }
       return false
     } catch (err) {
       this.errors += n
