@@ -18,6 +18,10 @@ interface SizeResult {
   historySpanH: number
   performance: LatencySummary
   alerts: LatencySummary
+  /** Issue 8 routes: fleet summary (one per window) and the per-device summaries. */
+  fleet: LatencySummary
+  meterSummary: LatencySummary
+  vehicleSummary: LatencySummary
   errors: number
   /** Vehicles whose performance answer equalled the same aggregate over raw history. */
   verified: string
@@ -169,6 +173,27 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
         Math.min(10, alertRequests),
         concurrency,
       )
+      const fleet = await measure(
+        http,
+        () => '/v1/analytics/fleet/summary',
+        alertRequests,
+        Math.min(10, alertRequests),
+        concurrency,
+      )
+      const meterSummary = await measure(
+        http,
+        () => `/v1/analytics/meters/${meterId(Math.floor(rand() * meters))}`,
+        requests,
+        Math.min(100, requests),
+        concurrency,
+      )
+      const vehicleSummary = await measure(
+        http,
+        () => `/v1/analytics/vehicles/${vehicleId(Math.floor(rand() * vehicles))}`,
+        requests,
+        Math.min(100, requests),
+        concurrency,
+      )
       const sample = Array.from({ length: Math.min(vehicles, meters, 5) }, () =>
         Math.floor(rand() * Math.min(vehicles, meters)),
       )
@@ -181,12 +206,16 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
         historySpanH: round((rows / devices) * (intervalS / 3600), 1),
         performance: perf.latency,
         alerts: alerts.latency,
-        errors: perf.errors + alerts.errors,
+        fleet: fleet.latency,
+        meterSummary: meterSummary.latency,
+        vehicleSummary: vehicleSummary.latency,
+        errors: perf.errors + alerts.errors + fleet.errors + meterSummary.errors + vehicleSummary.errors,
         verified: `${sample.length - problems.length}/${sample.length}`,
       }
       results.push(result)
       progress(
-        `  performance p50 ${perf.latency.p50} ms p99 ${perf.latency.p99} ms; alerts p50 ${alerts.latency.p50} ms p99 ${alerts.latency.p99} ms`,
+        `  performance p50 ${perf.latency.p50} ms p99 ${perf.latency.p99} ms; alerts p50 ${alerts.latency.p50} ms p99 ${alerts.latency.p99} ms; ` +
+          `fleet p50 ${fleet.latency.p50} ms p99 ${fleet.latency.p99} ms`,
       )
     }
   } finally {
@@ -223,6 +252,10 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
           'perf p99 ms',
           'alerts p50 ms',
           'alerts p99 ms',
+          'fleet p50 ms',
+          'fleet p99 ms',
+          'meter p50/p99 ms',
+          'vehicle p50/p99 ms',
           'errors',
           'exact',
         ],
@@ -235,6 +268,10 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
           r.performance.p99,
           r.alerts.p50,
           r.alerts.p99,
+          r.fleet.p50,
+          r.fleet.p99,
+          `${r.meterSummary.p50} / ${r.meterSummary.p99}`,
+          `${r.vehicleSummary.p50} / ${r.vehicleSummary.p99}`,
           r.errors,
           r.verified,
         ]),
