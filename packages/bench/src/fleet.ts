@@ -3,6 +3,7 @@
 // (85–95 %, a few faulty ones lower), the state of charge rises with the DC energy and the battery
 // warms up; between sessions the vehicle drives (SoC falls, battery cools) and the meter draws standby.
 import type { MeterReading, VehicleReading } from '@energy-ingest/contracts'
+import { prng } from '@energy-ingest/testenv'
 
 export interface FleetOptions {
   vehicles: number
@@ -26,17 +27,7 @@ interface VehicleState {
   idleS: number
 }
 
-/** Small deterministic PRNG (mulberry32), so runs with one seed produce the same fleet. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 const r1 = (x: number) => Math.round(x * 10) / 10
 const r4 = (x: number) => Math.round(x * 10_000) / 10_000

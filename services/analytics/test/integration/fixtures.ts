@@ -9,17 +9,9 @@ import {
   writeVehicleBatch,
 } from '@energy-ingest/db'
 import type { MeterRow, VehicleRow } from '@energy-ingest/db'
+import { prng } from '@energy-ingest/testenv'
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 export const HOUR = 3_600_000
 export const DAY = 24 * HOUR
