@@ -32,7 +32,8 @@ export interface WriteResult {
   duplicates: number
   /** Hourly rows touched by inserted rows older than the rollup watermark (folded in this transaction). */
   lateHourRows: number
-  path: 'copy' | 'staged'
+  /** optimistic: one plain insert; on-conflict: the INSERT … ON CONFLICT DO NOTHING path was taken. */
+  path: 'optimistic' | 'on-conflict'
   partitionsCreated: string[]
 }
 
@@ -113,7 +114,7 @@ async function writeBatch<Row>(
     inserted: 0,
     duplicates: 0,
     lateHourRows: 0,
-    path: 'copy',
+    path: 'optimistic',
     partitionsCreated: [],
   }
   if (rows.length === 0) return result
@@ -160,11 +161,11 @@ async function writeBatch<Row>(
         if (pgCode(err) !== UNIQUE_VIOLATION) throw err
         await client.query('ROLLBACK TO SAVEPOINT batch_insert')
         inserted = await insertNew(client, spec, rows.length)
-        result.path = 'staged'
+        result.path = 'on-conflict'
       }
     } else {
       inserted = await insertNew(client, spec, rows.length)
-      result.path = 'staged'
+      result.path = 'on-conflict'
     }
     result.inserted = inserted
     result.duplicates = rows.length - inserted
