@@ -7,7 +7,7 @@
 // (variants alternate, so drift hits all of them). Vehicle readings, minute cadence, in time order:
 // the shape DESIGN §5 and INFRA-NOTES measured. Closed-hour variants include the closeHours() work for
 // the hours they wrote, so they are not credited with skipping the rollup.
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import {
@@ -43,12 +43,40 @@ export type VariantName =
 
 interface VariantResult {
   variant: VariantName
-  runs: { rowsPerSec: number; ms: number; phases: Partial<Record<WritePhase | 'closeHours', number>> }[]
+  runs: {
+    rowsPerSec: number
+    ms: number
+    /** Rows per CPU-second of this process plus its PostgreSQL backend (null when not measurable). */
+    rowsPerCpuSec: number | null
+    phases: Partial<Record<WritePhase | 'closeHours', number>>
+  }[]
   medianRowsPerSec: number
   ratioToRaw?: number
+  medianRowsPerCpuSec?: number
+  cpuRatioToRaw?: number
 }
 
 const HOUR_MS = 3_600_000
+const CLOCK_TICKS_PER_SEC = 100 // Linux USER_HZ
+
+/**
+ * CPU milliseconds used so far by this process and the client's PostgreSQL backend (Linux, local server
+ * only; null otherwise). On a shared, loaded machine wall-clock rates swing with the neighbours; the CPU
+ * cost per row does much less, so the bench reports a ratio of both. Background work of the server
+ * (WAL writer, checkpointer, autovacuum) is not counted in either variant.
+ */
+async function cpuMs(client: pg.Client): Promise<number | null> {
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const backend = ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC) * 1000
+    const self = process.cpuUsage()
+    return backend + (self.user + self.system) / 1000
+  } catch {
+    return null
+  }
+}
 
 /** Minute readings of `devices` vehicles, in time order, starting at `start`. */
 function makeRows(devices: number, count: number, start: number): VehicleRow[] {
@@ -102,6 +130,7 @@ async function runVariant(
     for (let i = 0; i < rows.length; i += batchSize)
       await writeVehicleBatch(client, rows.slice(i, i + batchSize))
   }
+  const cpu0 = await cpuMs(client)
   const t0 = performance.now()
   for (let i = 0; i < rows.length; i += batchSize) {
     const batch = rows.slice(i, i + batchSize)
@@ -123,7 +152,9 @@ async function runVariant(
     phases.closeHours = performance.now() - c0
   }
   const ms = performance.now() - t0
-  return { rowsPerSec: (rows.length / ms) * 1000, ms, phases }
+  const cpu1 = await cpuMs(client)
+  const rowsPerCpuSec = cpu0 === null || cpu1 === null ? null : (rows.length / (cpu1 - cpu0)) * 1000
+  return { rowsPerSec: (rows.length / ms) * 1000, ms, rowsPerCpuSec, phases }
 }
 
 /** Runs the comparison; returns one result per variant with its median rows/s and ratio to raw COPY. */
@@ -173,13 +204,23 @@ export async function runWriterBench(options: WriterBenchOptions): Promise<Varia
       }
     }
     const out = [...results.values()]
-    for (const r of out) r.medianRowsPerSec = median(r.runs.map((x) => x.rowsPerSec))
-    const raw = results.get('raw-copy')?.medianRowsPerSec
-    for (const r of out) if (raw) r.ratioToRaw = r.medianRowsPerSec / raw
-    log('\nvariant                   median rows/s   vs raw COPY')
+    for (const r of out) {
+      r.medianRowsPerSec = median(r.runs.map((x) => x.rowsPerSec))
+      const cpu = r.runs.map((x) => x.rowsPerCpuSec).filter((x): x is number => x !== null)
+      if (cpu.length === r.runs.length) r.medianRowsPerCpuSec = median(cpu)
+    }
+    const raw = results.get('raw-copy')
+    for (const r of out) {
+      if (raw) r.ratioToRaw = r.medianRowsPerSec / raw.medianRowsPerSec
+      if (raw?.medianRowsPerCpuSec && r.medianRowsPerCpuSec) {
+        r.cpuRatioToRaw = r.medianRowsPerCpuSec / raw.medianRowsPerCpuSec
+      }
+    }
+    log('\nvariant                   median rows/s   vs raw COPY   rows/CPU-s   vs raw COPY (CPU)')
     for (const r of out) {
       log(
-        `${r.variant.padEnd(26)}${Math.round(r.medianRowsPerSec).toString().padStart(13)}   ${r.ratioToRaw?.toFixed(2) ?? '-'}`,
+        `${r.variant.padEnd(26)}${Math.round(r.medianRowsPerSec).toString().padStart(13)}   ${(r.ratioToRaw?.toFixed(2) ?? '-').padStart(11)}` +
+          `   ${(r.medianRowsPerCpuSec ? String(Math.round(r.medianRowsPerCpuSec)) : '-').padStart(10)}   ${r.cpuRatioToRaw?.toFixed(2) ?? '-'}`,
       )
     }
     return out
