@@ -76,7 +76,13 @@ export function detectReadingType(
 function describeError(error: ValueError): string {
   if (error.type === ValueErrorType.ObjectAdditionalProperties) return 'is not a known field'
   if (error.type === ValueErrorType.ObjectRequiredProperty) return 'is required'
-  const description = (error.schema as { description?: unknown }).description
+  const schema = error.schema as { description?: unknown; format?: unknown }
+  // A timestamp's reason comes from the parser ("must be an RFC 3339 date-time with a zone…").
+  if (schema.format === 'date-time' && typeof error.value === 'string') {
+    const parsed = parseTimestamp(error.value)
+    if (!parsed.ok) return parsed.reason
+  }
+  const description = schema.description
   if (error.type === ValueErrorType.StringPattern && typeof description === 'string')
     return `must be ${description}`
   return error.message.charAt(0).toLowerCase() + error.message.slice(1)
