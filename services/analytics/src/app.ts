@@ -43,7 +43,11 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
       await v1.register(auth, { keys: apiKeys(config) })
       await v1.register(performanceRoutes, windowOpts)
       await v1.register(summaryRoutes, windowOpts)
-      await v1.register(fleetRoutes, { ...windowOpts, threshold: config.ANALYTICS_ALERT_THRESHOLD })
+      await v1.register(fleetRoutes, {
+        ...windowOpts,
+        threshold: config.ANALYTICS_ALERT_THRESHOLD,
+        alertsCacheMs: config.ANALYTICS_ALERTS_CACHE_MS,
+      })
       await v1.register(liveRoutes)
     },
     { prefix: '/v1' },

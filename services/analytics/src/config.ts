@@ -32,6 +32,11 @@ export const ConfigSchema = Type.Object({
     maximum: 10,
     description: 'Default efficiency threshold of the alerts and the fleet summary',
   }),
+  ANALYTICS_ALERTS_CACHE_MS: Int(
+    30_000,
+    0,
+    'How long one computation of the efficiency alerts (closed hours only) is shared; 0 = every request',
+  ),
   ANALYTICS_MAX_REPLICA_LAG_S: Int(60, 1, 'Replication lag beyond which /health/ready fails'),
 })
 export type Config = Static<typeof ConfigSchema>

@@ -79,15 +79,3 @@ export async function efficiencyAlerts(
     }))
   return { total, items }
 }
-
-export async function countBelow(
-  client: pg.ClientBase,
-  window: { from: Date; to: Date },
-  below: number,
-): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `${EFFICIENCY_CTE} SELECT count(*)::text AS n FROM eff`,
-    [window.from, window.to, String(below)],
-  )
-  return Number(rows[0]?.n ?? 0)
-}

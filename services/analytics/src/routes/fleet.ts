@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { alertsWindow, countBelow, efficiencyAlerts } from '../queries/alerts.js'
+import { alertsWindow } from '../queries/alerts.js'
+import { AlertsCache, loadAlertList } from '../queries/alerts-cache.js'
 import { fleetTotals } from '../queries/fleet.js'
 import { inSnapshot } from '../queries/snapshot.js'
 import {
@@ -12,10 +13,17 @@ import {
 import { resolveWindow } from '../window-params.js'
 
 /** Fleet-level answers: the summary over a window, and the efficiency alerts. */
-const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold: number }> = async (
-  app,
-  opts,
-) => {
+const fleetRoutes: FastifyPluginAsyncTypebox<{
+  maxWindowDays: number
+  threshold: number
+  alertsCacheMs: number
+}> = async (app, opts) => {
+  const cache = new AlertsCache(opts.alertsCacheMs)
+  const alertList = (window: { from: Date; to: Date }, below: number) =>
+    cache.get(window, below, () =>
+      inSnapshot(app.replica, (client, state) => loadAlertList(client, window, below, state.asOf)),
+    )
+
   app.get(
     '/analytics/fleet/summary',
     {
@@ -29,7 +37,8 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold:
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
       return inSnapshot(app.replica, async (client, state) => {
         const totals = await fleetTotals(client, window)
-        const below = await countBelow(client, alertsWindow(state.closedBefore, Date.now()), opts.threshold)
+        const below = (await alertList(alertsWindow(state.closedBefore, Date.now()), opts.threshold)).items
+          .length
         const ac = Number(totals.meters.kwh)
         const dc = Number(totals.vehicles.kwh)
         return {
@@ -67,20 +76,19 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; threshold:
       const below = req.query.below ?? opts.threshold
       const limit = req.query.limit ?? 50
       const offset = req.query.offset ?? 0
-      return inSnapshot(app.replica, async (client, state) => {
-        const window = alertsWindow(state.closedBefore, Date.now())
-        const { total, items } = await efficiencyAlerts(client, window, below, limit, offset)
-        return {
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
-          asOf: state.asOf.toISOString(),
-          threshold: below,
-          total,
-          limit,
-          offset,
-          items,
-        }
-      })
+      const closedBefore = await inSnapshot(app.replica, async (_client, state) => state.closedBefore)
+      const window = alertsWindow(closedBefore, Date.now())
+      const list = await alertList(window, below)
+      return {
+        windowStart: window.from.toISOString(),
+        windowEnd: window.to.toISOString(),
+        asOf: list.asOf.toISOString(),
+        threshold: below,
+        total: list.items.length,
+        limit,
+        offset,
+        items: list.items.slice(offset, offset + limit),
+      }
     },
   )
 }
