@@ -7,6 +7,12 @@
 // (variants alternate, so drift hits all of them). Vehicle readings, minute cadence, in time order:
 // the shape DESIGN §5 and INFRA-NOTES measured. Closed-hour variants include the closeHours() work for
 // the hours they wrote, so they are not credited with skipping the rollup.
+//
+// Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); closed-hour-optimistic (the
+// writer's default: COPY straight into history in a savepoint, hours closed by closeHours);
+// per-batch-optimistic (same, but every row folded into *_hourly in its transaction); closed-hour-insert
+// (COPY into a temp table, then INSERT … SELECT); closed-hour-staged (temp table + ON CONFLICT every
+// time); redelivery (the same batches written a second time: every row conflicts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
@@ -38,6 +44,7 @@ export type VariantName =
   | 'closed-hour-optimistic'
   | 'per-batch-optimistic'
   | 'closed-hour-staged'
+  | 'closed-hour-insert'
   | 'per-batch-staged'
   | 'redelivery'
 
@@ -123,7 +130,7 @@ async function runVariant(
   )
   const opts: WriteOptions = {
     shard: 0,
-    insertMode: variant.endsWith('staged') ? 'staged' : 'optimistic',
+    insertMode: variant.endsWith('staged') ? 'on-conflict' : variant.endsWith('insert') ? 'insert' : 'copy',
     timings: phases,
   }
   if (variant === 'redelivery') {

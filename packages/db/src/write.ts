@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import { copyRow } from './copy-text.js'
+import { copyRow, microsOf } from './copy-text.js'
+import { DecimalSum } from './decimal-sum.js'
 import { LOCK_NAMESPACE, LOCKS } from './locks.js'
 import { ensureMonths } from './partitions.js'
 import type { KindSpec } from './queries/kind-spec.js'
@@ -13,12 +14,13 @@ export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
   shard?: number
   /**
-   * The batch is always COPYed into a session temp table first (everything after works set-wise on it).
-   * `optimistic` (default): plain INSERT … SELECT into history inside a savepoint; only when that hits
-   * a unique violation (a redelivery, a duplicate in the batch) roll back to the savepoint and take the
-   * staged path. `staged`: always INSERT … ON CONFLICT DO NOTHING.
+   * `copy` (default): COPY straight into history inside a savepoint; on a unique violation (a
+   * redelivery, a duplicate inside the batch) roll back to the savepoint and take the `on-conflict` path.
+   * `insert`: COPY into the session temp table, then a plain INSERT … SELECT into history in a savepoint,
+   * `on-conflict` on a unique violation. `on-conflict`: temp table, then INSERT … ON CONFLICT DO NOTHING.
+   * The last two are kept for the benchmark's comparison.
    */
-  insertMode?: 'optimistic' | 'staged'
+  insertMode?: 'copy' | 'insert' | 'on-conflict'
   /** Filled with milliseconds per phase, for benchmarks. */
   timings?: Partial<Record<WritePhase, number>>
 }
@@ -32,7 +34,7 @@ export interface WriteResult {
   duplicates: number
   /** Hourly rows touched by inserted rows older than the rollup watermark (folded in this transaction). */
   lateHourRows: number
-  /** optimistic: one plain insert; on-conflict: the INSERT … ON CONFLICT DO NOTHING path was taken. */
+  /** optimistic: every row was new (one COPY or plain insert); on-conflict: the ON CONFLICT path ran. */
   path: 'optimistic' | 'on-conflict'
   partitionsCreated: string[]
 }
@@ -133,6 +135,8 @@ async function writeBatch<Row>(
   lap('partitions')
 
   const ready = batchTablesReady.get(client) ?? new Set<string>()
+  const mode = opts.insertMode ?? 'copy'
+  const fields = rows.map((r) => spec.fields(r))
   await client.query('BEGIN')
   try {
     if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
@@ -144,47 +148,88 @@ async function writeBatch<Row>(
     ])
     const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
     const closedBefore = watermark.rows[0]?.hour ?? null // null: infinity, every row folds per batch
-    await copyRows(
-      client,
-      spec.copyBatch,
-      rows.map((r, n) => [String(n), ...spec.fields(r)]),
-    )
-    lap('copy')
+    const isLate = (ts: string) => closedBefore === null || ts.slice(0, 13) < closedBefore
 
-    let inserted = rows.length
-    if (opts.insertMode !== 'staged') {
+    let direct = false
+    if (mode === 'copy') {
       await client.query('SAVEPOINT batch_insert')
       try {
-        await client.query(spec.insertAll)
+        await copyRows(client, spec.copyHistory, fields)
         await client.query('RELEASE SAVEPOINT batch_insert')
+        direct = true
       } catch (err) {
         if (pgCode(err) !== UNIQUE_VIOLATION) throw err
         await client.query('ROLLBACK TO SAVEPOINT batch_insert')
+      }
+      lap('copy')
+    }
+
+    if (direct) {
+      // Every row is new. Fleet sums are added up exactly in JS (a few rows to send), and only the
+      // late rows and the newest row per device go through the temp table.
+      result.inserted = rows.length
+      lap('insert')
+      await client.query(spec.foldFleetSums, [opts.shard ?? 0, ...fleetSums(fields, spec.fleetColumns)])
+      lap('fleet')
+      const late = fields.map((_, i) => i).filter((i) => isLate(fields[i]![1]!))
+      if (late.length > 0) {
+        await copyRows(
+          client,
+          spec.copyBatch,
+          late.map((i) => [String(i), ...fields[i]!]),
+        )
+        result.lateHourRows =
+          (await client.query(spec.foldLate, [watermarkParam(closedBefore)])).rowCount ?? 0
+        await client.query(spec.clearBatch)
+      }
+      lap('hourly')
+      await copyRows(
+        client,
+        spec.copyBatch,
+        newestPerDevice(fields).map((i) => [String(i), ...fields[i]!]),
+      )
+      await client.query(spec.upsertLive)
+      lap('live')
+    } else {
+      // Redelivery or duplicates in the batch (or a mode without the direct COPY): everything goes
+      // through the temp table, which ends up holding exactly the rows that were inserted.
+      await copyRows(
+        client,
+        spec.copyBatch,
+        fields.map((f, n) => [String(n), ...f]),
+      )
+      lap('copy')
+      let inserted = rows.length
+      if (mode === 'insert') {
+        await client.query('SAVEPOINT batch_insert')
+        try {
+          await client.query(spec.insertAll)
+          await client.query('RELEASE SAVEPOINT batch_insert')
+        } catch (err) {
+          if (pgCode(err) !== UNIQUE_VIOLATION) throw err
+          await client.query('ROLLBACK TO SAVEPOINT batch_insert')
+          inserted = await insertNew(client, spec, rows.length)
+          result.path = 'on-conflict'
+        }
+      } else {
         inserted = await insertNew(client, spec, rows.length)
         result.path = 'on-conflict'
       }
-    } else {
-      inserted = await insertNew(client, spec, rows.length)
-      result.path = 'on-conflict'
-    }
-    result.inserted = inserted
-    result.duplicates = rows.length - inserted
-    lap('insert')
-
-    if (inserted > 0) {
-      await client.query(spec.foldFleet, [opts.shard ?? 0])
-      lap('fleet')
-      // The batch table now holds exactly the inserted rows; any below the watermark are late.
-      if (closedBefore === null || [...hours].some((h) => h < closedBefore)) {
-        const late = await client.query(spec.foldLate, [
-          closedBefore === null ? 'infinity' : `${closedBefore}:00:00Z`,
-        ])
-        result.lateHourRows = late.rowCount ?? 0
+      result.inserted = inserted
+      lap('insert')
+      if (inserted > 0) {
+        await client.query(spec.foldFleet, [opts.shard ?? 0])
+        lap('fleet')
+        if ([...hours].some((h) => isLate(`${h}:`))) {
+          result.lateHourRows =
+            (await client.query(spec.foldLate, [watermarkParam(closedBefore)])).rowCount ?? 0
+        }
+        lap('hourly')
+        await client.query(spec.upsertLive)
+        lap('live')
       }
-      lap('hourly')
-      await client.query(spec.upsertLive)
-      lap('live')
     }
+    result.duplicates = rows.length - result.inserted
     await client.query('COMMIT')
     ready.add(spec.kind)
     batchTablesReady.set(client, ready)
@@ -195,6 +240,46 @@ async function writeBatch<Row>(
     throw err
   }
   return result
+}
+
+const watermarkParam = (closedBefore: string | null) =>
+  closedBefore === null ? 'infinity' : `${closedBefore}:00:00Z`
+
+/** Per UTC minute: [minutes[], readings[], ...one exact sum[] per column]. */
+function fleetSums(fields: (string | null)[][], columns: number[]): unknown[] {
+  const minutes = new Map<string, { n: number; sums: DecimalSum[] }>()
+  for (const f of fields) {
+    const minute = `${f[1]!.slice(0, 16)}:00Z`
+    let m = minutes.get(minute)
+    if (!m) {
+      m = { n: 0, sums: columns.map(() => new DecimalSum()) }
+      minutes.set(minute, m)
+    }
+    m.n++
+    for (let j = 0; j < columns.length; j++) m.sums[j]!.add(f[columns[j]!]!)
+  }
+  const keys = [...minutes.keys()].sort()
+  return [
+    keys,
+    keys.map((k) => minutes.get(k)!.n),
+    ...columns.map((_, j) => keys.map((k) => minutes.get(k)!.sums[j]!.toString())),
+  ]
+}
+
+/** Index of the newest row of each device, in device order (so writers lock live rows in one order). */
+function newestPerDevice(fields: (string | null)[][]): number[] {
+  const newest = new Map<string, number>()
+  for (let i = 0; i < fields.length; i++) {
+    const id = fields[i]![0]!
+    const seen = newest.get(id)
+    if (seen === undefined || isBefore(fields[seen]![1]!, fields[i]![1]!)) newest.set(id, i)
+  }
+  return [...newest.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
+}
+
+/** Normalised UTC timestamps compare as text when their fractions have the same length. */
+function isBefore(a: string, b: string): boolean {
+  return a.length === b.length ? a < b : microsOf(a) < microsOf(b)
 }
 
 /** The staged path: dedupe the batch, INSERT … ON CONFLICT DO NOTHING, keep only what was inserted. */

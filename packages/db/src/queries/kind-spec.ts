@@ -20,8 +20,14 @@ export interface KindSpec<Row> {
   dedupeBatch: string
   /** INSERT … ON CONFLICT DO NOTHING, then deletes the rows that were not inserted from the batch table. */
   insertNew: string
-  /** $1 shard. */
+  /** $1 shard: folds the batch table into the fleet rollup. */
   foldFleet: string
+  /** $1 shard, $2 minutes, $3 readings, then one pre-summed numeric array per fleetColumns entry. */
+  foldFleetSums: string
+  /** Indices (in fields()) of the values the fleet rollup sums. */
+  fleetColumns: number[]
+  /** Empties the batch table within the transaction. */
+  clearBatch: string
   /** $1 watermark: folds batch rows with ts < $1 into *_hourly. */
   foldLate: string
   upsertLive: string

@@ -67,6 +67,16 @@ export const METER: KindSpec<MeterRow> = {
     ON CONFLICT (minute, shard) DO UPDATE SET
       readings = f.readings + excluded.readings,
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
+  foldFleetSums: `
+    INSERT INTO meter_fleet_minutely AS f (minute, shard, readings, kwh_consumed_ac_sum)
+    SELECT t.minute, $1, t.readings, t.kwh
+    FROM unnest($2::timestamptz[], $3::bigint[], $4::numeric[]) AS t(minute, readings, kwh)
+    ORDER BY 1
+    ON CONFLICT (minute, shard) DO UPDATE SET
+      readings = f.readings + excluded.readings,
+      kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
+  fleetColumns: [2],
+  clearBatch: 'DELETE FROM meter_batch',
   foldLate: FOLD_LATE,
   upsertLive: `
     INSERT INTO meter_live AS l (${COLUMNS}, updated_at)

@@ -90,6 +90,17 @@ export const VEHICLE: KindSpec<VehicleRow> = {
       readings = f.readings + excluded.readings,
       kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
       battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
+  foldFleetSums: `
+    INSERT INTO vehicle_fleet_minutely AS f (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
+    SELECT t.minute, $1, t.readings, t.kwh, t.temp
+    FROM unnest($2::timestamptz[], $3::bigint[], $4::numeric[], $5::numeric[]) AS t(minute, readings, kwh, temp)
+    ORDER BY 1
+    ON CONFLICT (minute, shard) DO UPDATE SET
+      readings = f.readings + excluded.readings,
+      kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
+      battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
+  fleetColumns: [3, 4],
+  clearBatch: 'DELETE FROM vehicle_batch',
   foldLate: FOLD_LATE,
   upsertLive: `
     INSERT INTO vehicle_live AS l (${COLUMNS}, updated_at)
