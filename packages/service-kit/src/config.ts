@@ -10,7 +10,8 @@ export class ConfigError extends Error {
 
 /**
  * Reads the variables a schema declares from an env-like object, applies defaults, converts types,
- * and throws one ConfigError naming every bad variable. `check` adds cross-field rules.
+ * and throws one ConfigError naming every bad variable. `check` adds cross-field rules; it runs even
+ * when some variables are ill-typed (so every problem is named at once) and must not trust their types.
  */
 export function loadEnvConfig<T extends TObject>(
   schema: T,
@@ -26,7 +27,7 @@ export function loadEnvConfig<T extends TObject>(
   const problems = [...Value.Errors(schema, value)].map(
     (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
   )
-  if (problems.length === 0) problems.push(...check(value as Static<T>))
+  problems.push(...check(value as Static<T>))
   if (problems.length > 0) throw new ConfigError(problems)
   return value as Static<T>
 }

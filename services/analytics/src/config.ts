@@ -43,7 +43,9 @@ export type Config = Static<typeof ConfigSchema>
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   return loadEnvConfig(ConfigSchema, env, (c) =>
-    apiKeys(c).length === 0 ? ['ANALYTICS_API_KEYS: at least one non-empty key is required'] : [],
+    typeof c.ANALYTICS_API_KEYS === 'string' && apiKeys(c).length === 0
+      ? ['ANALYTICS_API_KEYS: at least one non-empty key is required']
+      : [],
   )
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { ConfigError, loadEnvConfig } from '@energy-ingest/service-kit'
 
 const Int = (def: number, min: number, description: string, max?: number) =>
   Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
@@ -62,37 +62,24 @@ export type Config = Static<typeof ConfigSchema>
 /** Used only when INGEST_DEV_MODE=true and no secret is set; the CLI uses it in the same case. */
 export const DEV_TOKEN_SECRET = 'energy-ingest-dev-secret-not-for-production'
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 /** Reads the settings from an env-like object; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const known: Record<string, string> = {}
-  for (const key of Object.keys(ConfigSchema.properties)) {
-    const raw = env[key]
-    if (raw !== undefined) known[key] = raw.trim()
-  }
-  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, known))
-  const problems = [...Value.Errors(ConfigSchema, value)].map(
-    (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
-  )
-  const config = value as Config
-  if (typeof config.INGEST_TOKEN_SECRET === 'string') {
-    if (config.INGEST_TOKEN_SECRET === '' && config.INGEST_DEV_MODE !== true) {
-      problems.push('INGEST_TOKEN_SECRET: required (or set INGEST_DEV_MODE=true for a dev run)')
-    } else if (config.INGEST_TOKEN_SECRET !== '' && config.INGEST_TOKEN_SECRET.length < 16) {
-      problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
+  return loadEnvConfig(ConfigSchema, env, (config) => {
+    const problems: string[] = []
+    if (typeof config.INGEST_TOKEN_SECRET === 'string') {
+      if (config.INGEST_TOKEN_SECRET === '' && config.INGEST_DEV_MODE !== true) {
+        problems.push('INGEST_TOKEN_SECRET: required (or set INGEST_DEV_MODE=true for a dev run)')
+      } else if (config.INGEST_TOKEN_SECRET !== '' && config.INGEST_TOKEN_SECRET.length < 16) {
+        problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
+      }
     }
-  }
-  if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
-    problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
-  }
-  if (problems.length > 0) throw new ConfigError(problems)
-  return config
+    if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
+      problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
+    }
+    return problems
+  })
 }
 
 /** The HMAC key in force: the configured secret, or the dev secret in a dev run. */
