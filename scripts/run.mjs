@@ -100,6 +100,10 @@ switch (command) {
     runOrExit(bin('eslint'), ['.', '--max-warnings=0'])
     runOrExit(bin('prettier'), ['--check', '.', '--log-level=warn'])
     break
+  case 'test:unit':
+    // Unit tests per package through turbo: cached, so an unchanged package is not tested again.
+    turbo(['run', 'test', '--output-logs=errors-only'])
+    break
   case 'test':
     // Integration tests spawn services from their build output, so build first (turbo caches it).
     turbo(['run', 'build', '--output-logs=errors-only'])
