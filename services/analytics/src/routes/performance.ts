@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DeviceNotFound } from '../errors.js'
 import { vehicleMeterRanges } from '../queries/assignments.js'
 import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
-import { deviceExists } from '../queries/live.js'
-import { inSnapshot } from '../queries/snapshot.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
 import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
 
@@ -24,9 +22,7 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = 
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.replica, async (client, state) => {
-        if (!(await deviceExists(client, 'vehicle', vehicleId)))
-          throw new DeviceNotFound('vehicle', vehicleId)
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
         const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
         const meterRanges = await vehicleMeterRanges(client, vehicleId, window)
         const meter = await meterAggregate(client, meterRanges, state.closedBefore.meter)
@@ -35,14 +31,11 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = 
         return {
           vehicleId,
           meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
           totalAcConsumed: ac,
           totalDcDelivered: dc,
           efficiencyRatio: ratio(dc, ac),
           avgBatteryTemp: vehicle.readings > 0 ? Number(vehicle.tempSum) / vehicle.readings : null,
           readings: { vehicle: vehicle.readings, meter: meter.readings },
-          asOf: state.asOf.toISOString(),
         }
       })
     },

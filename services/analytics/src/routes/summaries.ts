@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DeviceNotFound } from '../errors.js'
 import { meterVehicleIds } from '../queries/assignments.js'
 import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
-import { deviceExists } from '../queries/live.js'
-import { inSnapshot } from '../queries/snapshot.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
 import {
   MeterParamsSchema,
   MeterSummarySchema,
@@ -32,8 +30,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     async (req) => {
       const { meterId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.replica, async (client, state) => {
-        if (!(await deviceExists(client, 'meter', meterId))) throw new DeviceNotFound('meter', meterId)
+      return deviceWindowAnswer(app.replica, 'meter', meterId, window, async (client, state) => {
         const m = await meterAggregate(
           client,
           [{ deviceId: meterId, range: window }],
@@ -41,9 +38,6 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
         )
         return {
           meterId,
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
-          asOf: state.asOf.toISOString(),
           totalAcConsumed: Number(m.kwh),
           voltage: {
             avg: m.readings > 0 ? Number(m.voltageSum) / m.readings : null,
@@ -72,15 +66,10 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
-      return inSnapshot(app.replica, async (client, state) => {
-        if (!(await deviceExists(client, 'vehicle', vehicleId)))
-          throw new DeviceNotFound('vehicle', vehicleId)
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
         const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
         return {
           vehicleId,
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
-          asOf: state.asOf.toISOString(),
           totalDcDelivered: Number(v.kwh),
           soc: { first: num(v.firstSoc), last: num(v.lastSoc), min: num(v.socMin), max: num(v.socMax) },
           batteryTemp: {
