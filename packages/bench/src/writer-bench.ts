@@ -9,7 +9,8 @@
 // the hours they wrote, so they are not credited with skipping the rollup.
 //
 // Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); closed-hour-optimistic (the
-// writer's default: COPY straight into history in a savepoint, hours closed by closeHours);
+// writer's default: insertMode auto, hours closed by closeHours); closed-hour-copy (always COPY straight
+// into history in a savepoint);
 // per-batch-optimistic (same, but every row folded into *_hourly in its transaction); closed-hour-insert
 // (COPY into a temp table, then INSERT … SELECT); closed-hour-staged (temp table + ON CONFLICT every
 // time); redelivery (the same batches written a second time: every row conflicts).
@@ -45,6 +46,7 @@ export type VariantName =
   | 'per-batch-optimistic'
   | 'closed-hour-staged'
   | 'closed-hour-insert'
+  | 'closed-hour-copy'
   | 'per-batch-staged'
   | 'redelivery'
 
@@ -130,7 +132,13 @@ async function runVariant(
   )
   const opts: WriteOptions = {
     shard: 0,
-    insertMode: variant.endsWith('staged') ? 'on-conflict' : variant.endsWith('insert') ? 'insert' : 'copy',
+    insertMode: variant.endsWith('staged')
+      ? 'on-conflict'
+      : variant.endsWith('insert')
+        ? 'insert'
+        : variant.endsWith('copy')
+          ? 'copy'
+          : 'auto',
     timings: phases,
   }
   if (variant === 'redelivery') {

@@ -29,3 +29,35 @@ describe('DecimalSum', () => {
     expect(() => new DecimalSum().add('1,5')).toThrow(RangeError)
   })
 })
+
+describe('DecimalSum against BigInt arithmetic', () => {
+  it('matches on random decimals of every size, including totals past 2^53', () => {
+    let seed = 12345
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    for (let round = 0; round < 50; round++) {
+      const s = new DecimalSum()
+      let units = 0n
+      const scale = 9
+      for (let i = 0; i < 300; i++) {
+        const digits = 1 + Math.floor(rand() * 17)
+        const frac = Math.floor(rand() * Math.min(digits, 9))
+        let text = ''
+        for (let d = 0; d < digits; d++) text += String(Math.floor(rand() * 10))
+        text = text.replace(/^0+(?=\d)/, '')
+        const whole = text.slice(0, text.length - frac) || '0'
+        const dec = frac > 0 ? `${whole}.${text.slice(text.length - frac)}` : whole
+        const value = rand() < 0.2 ? `-${dec}` : dec
+        s.add(value)
+        const [w, f = ''] = value.replace('-', '').split('.')
+        const u = BigInt(w! + f.padEnd(scale, '0'))
+        units += value.startsWith('-') ? -u : u
+      }
+      const neg = units < 0n
+      const digitsOut = (neg ? -units : units).toString().padStart(scale + 1, '0')
+      const expected = `${neg ? '-' : ''}${digitsOut.slice(0, -scale)}.${digitsOut.slice(-scale)}`
+      expect(Number(s.toString()) === Number(expected) && trim(s.toString()) === trim(expected)).toBe(true)
+    }
+  })
+})
+
+const trim = (x: string) => (x.includes('.') ? x.replace(/0+$/, '').replace(/\.$/, '') : x)

@@ -1,8 +1,10 @@
-// Exact sums of decimal strings in JS (BigInt, scaled), so a batch's fleet totals can be sent to
-// PostgreSQL as a few pre-summed rows: numeric addition is exact, so the result is the same digits
-// PostgreSQL's own sum() would give.
+// Exact sums of decimal strings in JS, so a batch's fleet totals can be sent to PostgreSQL as a few
+// pre-summed rows: numeric addition is exact, so the result has the digits PostgreSQL's own sum() gives.
+// Plain decimals of up to 15 digits (every reading the contracts accept, in practice) are added as safe
+// JS integers; anything else, and a total that outgrows 2^53, goes through BigInt.
 
 const DECIMAL = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+const SAFE = Number.MAX_SAFE_INTEGER
 const POW10: bigint[] = [1n]
 const pow10 = (n: number): bigint => {
   while (POW10.length <= n) POW10.push(POW10[POW10.length - 1]! * 10n)
@@ -11,10 +13,41 @@ const pow10 = (n: number): bigint => {
 
 /** A running exact sum of decimal strings (as produced by decimalText). */
 export class DecimalSum {
-  private units = 0n
+  /** value = (big + small) / 10^scale */
+  private big = 0n
+  private small = 0
   private scale = 0
 
   add(text: string): this {
+    const dot = text.indexOf('.')
+    if (text.length <= 16 && text.indexOf('e') < 0 && text.indexOf('E') < 0) {
+      const fraction = dot < 0 ? 0 : text.length - dot - 1
+      const units = Number(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1))
+      if (Number.isSafeInteger(units) && text !== '' && text !== '-') return this.addUnits(units, fraction)
+    }
+    return this.addSlow(text)
+  }
+
+  private addUnits(units: number, scale: number): this {
+    if (scale > this.scale) this.rescale(scale)
+    const aligned = scale < this.scale ? units * 10 ** (this.scale - scale) : units
+    const next = this.small + aligned
+    if (Number.isSafeInteger(aligned) && Math.abs(next) <= SAFE) {
+      this.small = next
+    } else {
+      this.big += BigInt(units) * pow10(this.scale - scale)
+    }
+    return this
+  }
+
+  private rescale(scale: number) {
+    const factor = scale - this.scale
+    this.big = (this.big + BigInt(this.small)) * pow10(factor)
+    this.small = 0
+    this.scale = scale
+  }
+
+  private addSlow(text: string): this {
     const m = DECIMAL.exec(text)
     if (!m) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`)
     const fraction = m[3] ?? ''
@@ -26,20 +59,16 @@ export class DecimalSum {
     }
     let units = BigInt(digits)
     if (m[1] === '-') units = -units
-    if (scale > this.scale) {
-      this.units *= pow10(scale - this.scale)
-      this.scale = scale
-    } else if (scale < this.scale) {
-      units *= pow10(this.scale - scale)
-    }
-    this.units += units
+    if (scale > this.scale) this.rescale(scale)
+    this.big += units * pow10(this.scale - scale)
     return this
   }
 
   /** Plain decimal text, e.g. `12.345`, `-0.05`, `0`. */
   toString(): string {
-    const negative = this.units < 0n
-    const digits = (negative ? -this.units : this.units).toString().padStart(this.scale + 1, '0')
+    const total = this.big + BigInt(this.small)
+    const negative = total < 0n
+    const digits = (negative ? -total : total).toString().padStart(this.scale + 1, '0')
     const whole = digits.slice(0, digits.length - this.scale)
     const fraction = this.scale > 0 ? `.${digits.slice(digits.length - this.scale)}` : ''
     return `${negative ? '-' : ''}${whole}${fraction}`

@@ -14,13 +14,14 @@ export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
   shard?: number
   /**
-   * `copy` (default): COPY straight into history inside a savepoint; on a unique violation (a
+   * `auto` (default): `insert` when the batch holds about one row per device, else `copy`.
+   * `copy`: COPY straight into history inside a savepoint; on a unique violation (a
    * redelivery, a duplicate inside the batch) roll back to the savepoint and take the `on-conflict` path.
    * `insert`: COPY into the session temp table, then a plain INSERT … SELECT into history in a savepoint,
    * `on-conflict` on a unique violation. `on-conflict`: temp table, then INSERT … ON CONFLICT DO NOTHING.
-   * The last two are kept for the benchmark's comparison.
+   * `on-conflict` is kept for the benchmark's comparison.
    */
-  insertMode?: 'copy' | 'insert' | 'on-conflict'
+  insertMode?: 'auto' | 'copy' | 'insert' | 'on-conflict'
   /** Filled with milliseconds per phase, for benchmarks. */
   timings?: Partial<Record<WritePhase, number>>
 }
@@ -135,8 +136,16 @@ async function writeBatch<Row>(
   lap('partitions')
 
   const ready = batchTablesReady.get(client) ?? new Set<string>()
-  const mode = opts.insertMode ?? 'copy'
   const fields = rows.map((r) => spec.fields(r))
+  const newest = newestPerDevice(fields)
+  // One row per device and batch (a large fleet): the live upsert needs every row in the temp table
+  // anyway, so COPY there once and insert from it. Several rows per device: COPY straight into history.
+  const mode =
+    opts.insertMode === undefined || opts.insertMode === 'auto'
+      ? newest.length * 2 > rows.length
+        ? 'insert'
+        : 'copy'
+      : opts.insertMode
   await client.query('BEGIN')
   try {
     if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
@@ -186,7 +195,7 @@ async function writeBatch<Row>(
       await copyRows(
         client,
         spec.copyBatch,
-        newestPerDevice(fields).map((i) => [String(i), ...fields[i]!]),
+        newest.map((i) => [String(i), ...fields[i]!]),
       )
       await client.query(spec.upsertLive)
       lap('live')

@@ -9,7 +9,13 @@ import {
   type VehicleReading,
 } from '@energy-ingest/contracts'
 import { closeHours } from '@energy-ingest/db'
-import { createTestDatabase, createTopics, testTopicPrefix, type TestDatabase } from '@energy-ingest/testenv'
+import {
+  createTestDatabase,
+  createTopics,
+  eventually,
+  testTopicPrefix,
+  type TestDatabase,
+} from '@energy-ingest/testenv'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -34,15 +40,25 @@ export async function setupHarness(): Promise<Harness> {
   const db = await createTestDatabase(env)
   const prefix = testTopicPrefix()
   const topics = topicNames(prefix)
-  await createTopics(
-    env.kafkaBrokers,
-    [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
-    PARTITIONS,
+  // Topic creation racing another file's on the one broker sometimes fails on leader metadata
+  // ("does not host this topic-partition"); creating again is harmless (existing topics are skipped).
+  await eventually(
+    async () => {
+      await createTopics(
+        env.kafkaBrokers,
+        [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
+        PARTITIONS,
+      )
+      return true
+    },
+    { timeoutMs: 30_000, intervalMs: 200, message: 'test topics created' },
   )
   const kafka = new Kafka({ clientId: 'writer-test', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING })
   const producer = kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const pool = new pg.Pool({ connectionString: db.url, max: 3 })
+  // DROP DATABASE … WITH (FORCE) at teardown may terminate a client that is still closing.
+  pool.on('error', () => {})
   return {
     brokers: env.kafkaBrokers,
     db,
