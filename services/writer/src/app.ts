@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
 import { pino, type Logger } from 'pino'
 import { brokerList, type Config } from './config.js'
-import { TelemetryConsumer } from './consumer.js'
+import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
 import { pinoLogCreator } from './kafka-log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RollupCloser } from './rollup-closer.js'
@@ -47,7 +47,13 @@ async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: 
 }
 
 /** Wires the writer from its config, in boot order; nothing connects until start(). */
-export async function buildApp(config: Config, opts: { logger?: Logger } = {}): Promise<Writer> {
+export interface BuildOptions {
+  logger?: Logger
+  /** Test hook: after a batch's transaction committed, before its offsets are resolved. */
+  afterCommit?: ConsumerOptions['afterCommit']
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
   const log = opts.logger ?? pino({ level: config.LOG_LEVEL, name: 'writer' })
   const metrics = createMetrics()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
@@ -89,6 +95,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger } = {}): 
     retryMaxMs: config.RETRY_MAX_MS,
     metrics,
     log: log.child({ component: 'consumer' }),
+    afterCommit: opts.afterCommit,
   })
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({

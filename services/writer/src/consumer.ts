@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   metrics: Metrics
   log: Logger
   now?: () => Date
+  /** Test hook: runs after the batch's transaction committed and before its offsets are resolved. */
+  afterCommit?: (batch: { topic: string; partition: number; lastOffset: string }) => Promise<void> | void
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -192,6 +194,11 @@ export class TelemetryConsumer {
       }
     }
 
+    await this.opts.afterCommit?.({
+      topic: batch.topic,
+      partition: batch.partition,
+      lastOffset: batch.lastOffset(),
+    })
     resolveOffset(batch.lastOffset())
     await commitOffsetsIfNecessary()
     await heartbeat()
