@@ -25,7 +25,9 @@ export function loadEnvConfig<T extends TObject>(
   }
   const value = Value.Convert(schema, Value.Default(schema, known))
   const problems = [...Value.Errors(schema, value)].map(
-    (e) => `${e.path.replace(/^\//, '')}: ${e.message} (got ${JSON.stringify(known[e.path.slice(1)])})`,
+    (e) =>
+      `${e.path.replace(/^\//, '') || 'config'}: ${e.message}` +
+      (known[e.path.slice(1)] === undefined ? '' : ` (got ${JSON.stringify(known[e.path.slice(1)])})`),
   )
   problems.push(...check(value as Static<T>))
   if (problems.length > 0) throw new ConfigError(problems)

@@ -182,19 +182,30 @@ async function brokerAnswers(brokers: string[]): Promise<boolean> {
   }
 }
 
-/** Creates topics (idempotent) and waits until each has a leader for every partition. */
+/**
+ * Creates topics (idempotent) and waits until every partition has a leader. Retried: while another
+ * client creates topics at the same moment, the broker can answer "does not host this
+ * topic-partition" for a topic that is a few milliseconds from ready.
+ */
 export async function createTopics(brokers: string[], topics: string[], partitions = 12): Promise<void> {
-  const admin = new Kafka({ clientId: 'testenv-admin', brokers, logLevel: logLevel.WARN }).admin()
+  const admin = new Kafka({ clientId: 'testenv-admin', brokers, logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   try {
-    const existing = new Set(await admin.listTopics())
-    const missing = topics.filter((t) => !existing.has(t))
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-      })
-    }
+    await eventually(
+      async () => {
+        const existing = new Set(await admin.listTopics())
+        const missing = topics.filter((t) => !existing.has(t))
+        if (missing.length > 0) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+          })
+        }
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics })
+        return meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0))
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: `topics ${topics.join(', ')}` },
+    )
   } finally {
     await admin.disconnect()
   }

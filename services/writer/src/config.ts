@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { ConfigError, loadEnvConfig } from '@energy-ingest/service-kit'
 
 const Int = (def: number, min: number, description: string, max?: number) =>
   Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
@@ -64,37 +64,20 @@ export const ConfigSchema = Type.Object({
 })
 export type Config = Static<typeof ConfigSchema>
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 /** Reads the settings from an env-like object; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const known: Record<string, string> = {}
-  for (const key of Object.keys(ConfigSchema.properties)) {
-    const raw = env[key]
-    if (raw !== undefined) known[key] = raw.trim()
-  }
-  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, known))
-  const problems = [...Value.Errors(ConfigSchema, value)].map(
-    (e) =>
-      `${e.path.replace(/^\//, '') || 'config'}: ${e.message}` +
-      (known[e.path.slice(1)] === undefined ? '' : ` (got ${JSON.stringify(known[e.path.slice(1)])})`),
-  )
-  if (problems.length === 0) {
-    const config = value as Config
+  return loadEnvConfig(ConfigSchema, env, (config) => {
+    const problems: string[] = []
     if (config.RETRY_INITIAL_MS > config.RETRY_MAX_MS) {
       problems.push('RETRY_INITIAL_MS: must not exceed RETRY_MAX_MS')
     }
     if (config.KAFKA_MAX_BYTES_PER_PARTITION > config.KAFKA_MAX_BYTES) {
       problems.push('KAFKA_MAX_BYTES_PER_PARTITION: must not exceed KAFKA_MAX_BYTES')
     }
-  }
-  if (problems.length > 0) throw new ConfigError(problems)
-  return value as Config
+    return problems
+  })
 }
 
 export function brokerList(config: Pick<Config, 'KAFKA_BROKERS'>): string[] {

@@ -1,41 +1,14 @@
+import { closeOnSignals, loadOrExit } from '@energy-ingest/service-kit'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfig } from './config.js'
 
 // The only file that reads process.env, listens, or handles signals (STYLE §2).
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1'
 
-let config
-try {
-  config = loadConfig(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`writer: ${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
-
+const config = loadOrExit('writer', () => loadConfig(process.env))
 const writer = await buildApp(config)
-let closing = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (closing) return
-    closing = true
-    writer.log.info({ signal }, 'closing')
-    setTimeout(() => {
-      writer.log.error('shutdown deadline passed')
-      process.exit(1)
-    }, config.SHUTDOWN_GRACE_MS).unref()
-    // Finishes the batches in hand, commits their offsets, leaves the group.
-    writer.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        writer.log.error({ err }, 'stop failed')
-        process.exit(1)
-      },
-    )
-  })
-}
+// stop() finishes the batches in hand, commits their offsets and leaves the group.
+closeOnSignals({ close: () => writer.stop(), log: writer.log }, config.SHUTDOWN_GRACE_MS)
 try {
   await writer.start()
 } catch (err) {

@@ -1,6 +1,6 @@
 // The closed-hour protocol under concurrency: writers insert (late and current) rows while hours are
 // being closed; every hour must end up counted exactly once.
-import { createTestDatabase, type TestDatabase } from '@energy-ingest/testenv'
+import { createTestDatabase, prng, type TestDatabase } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
@@ -14,17 +14,6 @@ import {
 } from '../../src/index.js'
 
 const HOUR = 3_600_000
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const DIFF = (a: string, b: string) =>
   `SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}) x) + (SELECT count(*) FROM (${b} EXCEPT ALL ${a}) y) AS n`

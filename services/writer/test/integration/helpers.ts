@@ -12,7 +12,7 @@ import { closeHours } from '@energy-ingest/db'
 import {
   createTestDatabase,
   createTopics,
-  eventually,
+  prng,
   testTopicPrefix,
   type TestDatabase,
 } from '@energy-ingest/testenv'
@@ -40,18 +40,10 @@ export async function setupHarness(): Promise<Harness> {
   const db = await createTestDatabase(env)
   const prefix = testTopicPrefix()
   const topics = topicNames(prefix)
-  // Topic creation racing another file's on the one broker sometimes fails on leader metadata
-  // ("does not host this topic-partition"); creating again is harmless (existing topics are skipped).
-  await eventually(
-    async () => {
-      await createTopics(
-        env.kafkaBrokers,
-        [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
-        PARTITIONS,
-      )
-      return true
-    },
-    { timeoutMs: 30_000, intervalMs: 200, message: 'test topics created' },
+  await createTopics(
+    env.kafkaBrokers,
+    [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
+    PARTITIONS,
   )
   const kafka = new Kafka({ clientId: 'writer-test', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING })
   const producer = kafka.producer({ allowAutoTopicCreation: false })
@@ -134,17 +126,7 @@ export async function publishReadings(
 const HOUR = 3_600_000
 const MINUTE = 60_000
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 /** Readings of `devices` meters and vehicles at random minutes of [start, end), in random order. */
 export function randomReadings(opts: {
