@@ -24,6 +24,9 @@ function run(cmd, args, options = {}) {
   return result.status ?? 1
 }
 
+// Set-up steps print to stderr, so that a command's own output (a token, a table) is all of stdout.
+const quietStdout = { stdio: ['inherit', 2, 2] }
+
 function runOrExit(cmd, args, options) {
   const status = run(cmd, args, options)
   if (status !== 0) process.exit(status)
@@ -48,26 +51,25 @@ function ensurePnpm() {
   if (existsSync(local)) return local
   log(`installing pnpm ${PNPM_VERSION} into .cache/tools (npm registry)…`)
   mkdirSync(toolsDir, { recursive: true })
-  runOrExit('npm', [
-    'install',
-    '--no-save',
-    '--no-audit',
-    '--no-fund',
-    '--prefix',
-    toolsDir,
-    `pnpm@${PNPM_VERSION}`,
-  ])
+  runOrExit(
+    'npm',
+    ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', toolsDir, `pnpm@${PNPM_VERSION}`],
+    quietStdout,
+  )
   return local
 }
 
 function installDependencies(pnpm) {
   log('pnpm install (frozen lockfile)…')
-  runOrExit(pnpm, ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'])
+  runOrExit(pnpm, ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'], quietStdout)
 }
 
 const bin = (name) => join(root, 'node_modules', '.bin', name)
 const turbo = (args) =>
-  runOrExit(bin('turbo'), args, { env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } })
+  runOrExit(bin('turbo'), args, {
+    ...quietStdout,
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+  })
 
 const resultsFile = join(root, '.cache', 'test-results.json')
 
