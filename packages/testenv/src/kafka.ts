@@ -77,8 +77,12 @@ export interface KafkaOptions {
 }
 
 function clusterId(): string {
-  // A KRaft cluster id is a base64url UUID; Kafka reserves only the all-zero id and one other.
-  return randomBytes(16).toString('base64url')
+  // A KRaft cluster id is a base64url UUID. Like Kafka's own Uuid.randomUuid(), never start it with
+  // '-': the storage tool's argument parser would take it for an option (1 run in 64 failed so).
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 /** Starts a real single-node KRaft Kafka broker (broker + controller) on 127.0.0.1. */
@@ -104,7 +108,15 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
   if (!existsSync(join(logDir, 'meta.properties'))) {
     await runToCompletion(
       'java',
-      ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', configFile],
+      [
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId()}`,
+        '-c',
+        configFile,
+      ],
       { env },
     )
   }
