@@ -76,7 +76,7 @@ export interface KafkaOptions {
   reaper?: Reaper
 }
 
-function clusterId(): string {
+export function clusterId(): string {
   // A KRaft cluster id is a base64url UUID. Like Kafka's own Uuid.randomUuid(), never start it with
   // '-': the storage tool's argument parser would take it for an option (1 run in 64 failed so).
   for (;;) {
