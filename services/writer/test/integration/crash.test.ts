@@ -7,13 +7,11 @@ import { join } from 'node:path'
 import { eventually, freePort, repoRoot, spawnManaged, type ManagedProcess } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  closeAllHours,
-  expectStoredExactly,
+  assertStoredExactly,
   historyCounts,
   prng,
   publishReadings,
   randomReadings,
-  rollupDifferences,
   setupHarness,
   writerEnv,
   type Harness,
@@ -97,18 +95,7 @@ describe('writer process killed mid-stream', () => {
     )
     await eventually(async () => (await fetch(`${url}/health/ready`)).status === 200, { message: 'ready' })
 
-    const stored = await expectStoredExactly(h.pool, meters, vehicles)
-    expect(stored.meters.got).toEqual(stored.meters.want)
-    expect(stored.vehicles.got).toEqual(stored.vehicles.want)
-    expect(stored.meterLive.got).toEqual(stored.meterLive.want)
-    expect(stored.vehicleLive.got).toEqual(stored.vehicleLive.want)
-    await closeAllHours(h.pool)
-    expect(await rollupDifferences(h.pool)).toEqual({
-      meterHourly: 0,
-      vehicleHourly: 0,
-      meterFleet: 0,
-      vehicleFleet: 0,
-    })
+    await assertStoredExactly(h.pool, meters, vehicles)
 
     // A graceful stop: finishes the batch in hand, commits, leaves the group, exits 0.
     await proc.stop('SIGTERM')

@@ -18,7 +18,7 @@ import {
 } from '@energy-ingest/testenv'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import pg from 'pg'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
 
 export const PARTITIONS = 6
@@ -314,4 +314,23 @@ export async function snapshot(db: pg.Pool): Promise<string> {
     parts.push(JSON.stringify((await db.query(sql)).rows))
   }
   return parts.join('\n')
+}
+
+/**
+ * History and live hold exactly the expected readings (first occurrence per key, newest per device),
+ * and once every hour is closed, the hourly and fleet rollups equal the aggregates of history.
+ */
+export async function assertStoredExactly(db: pg.Pool, meters: MeterReading[], vehicles: VehicleReading[]) {
+  const stored = await expectStoredExactly(db, meters, vehicles)
+  expect(stored.meters.got).toEqual(stored.meters.want)
+  expect(stored.vehicles.got).toEqual(stored.vehicles.want)
+  expect(stored.meterLive.got).toEqual(stored.meterLive.want)
+  expect(stored.vehicleLive.got).toEqual(stored.vehicleLive.want)
+  await closeAllHours(db)
+  expect(await rollupDifferences(db)).toEqual({
+    meterHourly: 0,
+    vehicleHourly: 0,
+    meterFleet: 0,
+    vehicleFleet: 0,
+  })
 }
