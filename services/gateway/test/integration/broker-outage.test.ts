@@ -61,7 +61,7 @@ describe('broker outage (private broker)', () => {
   })
   afterAll(async () => {
     await app?.close()
-    await kafka?.stop()
+    await kafka?.close()
   })
 
   it('answers 503 while the broker is down, recovers by itself, and keeps every 202', async () => {
