@@ -34,3 +34,30 @@ export interface KindSpec<Row> {
   /** Recomputes the hourly rows of [$1, $2) from history (closeHours). */
   materializeHourly: string
 }
+
+/**
+ * The history statements that differ between kinds only by table, id column and column list:
+ * COPY into history or into the batch table, the optimistic insert, and the deduplicating fallback.
+ */
+export function historyStatements(kind: ReadingKind, idColumn: string, columns: string) {
+  const history = `${kind}_history`
+  const batch = `${kind}_batch`
+  return {
+    copyHistory: `COPY ${history} (${columns}) FROM STDIN`,
+    copyBatch: `COPY ${batch} (n, ${columns}) FROM STDIN`,
+    insertAll: `INSERT INTO ${history} (${columns}) SELECT ${columns} FROM ${batch}`,
+    dedupeBatch: `
+    DELETE FROM ${batch} WHERE n IN (
+      SELECT n FROM (
+        SELECT n, row_number() OVER (PARTITION BY ${idColumn}, ts ORDER BY n) AS rn FROM ${batch}
+      ) d WHERE rn > 1)`,
+    insertNew: `
+    WITH ins AS (
+      INSERT INTO ${history} (${columns}) SELECT ${columns} FROM ${batch}
+      ON CONFLICT (${idColumn}, ts) DO NOTHING
+      RETURNING ${idColumn}, ts)
+    DELETE FROM ${batch} b
+    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.${idColumn} = b.${idColumn} AND ins.ts = b.ts)`,
+    clearBatch: `DELETE FROM ${batch}`,
+  }
+}

@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { MeterRow } from '../types.js'
-import type { KindSpec } from './kind-spec.js'
+import { historyStatements, type KindSpec } from './kind-spec.js'
 
 const COLUMNS = 'meter_id, ts, kwh_consumed_ac, voltage, received_at'
 
@@ -42,24 +42,10 @@ export const METER: KindSpec<MeterRow> = {
     r.receivedAt ?? null,
   ],
   timestamp: (r) => r.timestamp,
-  copyHistory: `COPY meter_history (${COLUMNS}) FROM STDIN`,
+  ...historyStatements('meter', 'meter_id', COLUMNS),
   createBatchTable: `CREATE TEMP TABLE IF NOT EXISTS meter_batch (
     n integer, meter_id text, ts timestamptz, kwh_consumed_ac numeric, voltage numeric, received_at timestamptz
   ) ON COMMIT DELETE ROWS`,
-  copyBatch: `COPY meter_batch (n, ${COLUMNS}) FROM STDIN`,
-  insertAll: `INSERT INTO meter_history (${COLUMNS}) SELECT ${COLUMNS} FROM meter_batch`,
-  dedupeBatch: `
-    DELETE FROM meter_batch WHERE n IN (
-      SELECT n FROM (
-        SELECT n, row_number() OVER (PARTITION BY meter_id, ts ORDER BY n) AS rn FROM meter_batch
-      ) d WHERE rn > 1)`,
-  insertNew: `
-    WITH ins AS (
-      INSERT INTO meter_history (${COLUMNS}) SELECT ${COLUMNS} FROM meter_batch
-      ON CONFLICT (meter_id, ts) DO NOTHING
-      RETURNING meter_id, ts)
-    DELETE FROM meter_batch b
-    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.meter_id = b.meter_id AND ins.ts = b.ts)`,
   foldFleet: `
     INSERT INTO meter_fleet_minutely AS f (minute, shard, readings, kwh_consumed_ac_sum)
     SELECT date_trunc('minute', ts, 'UTC'), $1, count(*), sum(kwh_consumed_ac) FROM meter_batch
@@ -76,7 +62,6 @@ export const METER: KindSpec<MeterRow> = {
       readings = f.readings + excluded.readings,
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
   fleetColumns: [2],
-  clearBatch: 'DELETE FROM meter_batch',
   foldLate: FOLD_LATE,
   upsertLive: `
     INSERT INTO meter_live AS l (${COLUMNS}, updated_at)

@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { VehicleRow } from '../types.js'
-import type { KindSpec } from './kind-spec.js'
+import { historyStatements, type KindSpec } from './kind-spec.js'
 
 const COLUMNS = 'vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at'
 
@@ -62,25 +62,11 @@ export const VEHICLE: KindSpec<VehicleRow> = {
     r.receivedAt ?? null,
   ],
   timestamp: (r) => r.timestamp,
-  copyHistory: `COPY vehicle_history (${COLUMNS}) FROM STDIN`,
+  ...historyStatements('vehicle', 'vehicle_id', COLUMNS),
   createBatchTable: `CREATE TEMP TABLE IF NOT EXISTS vehicle_batch (
     n integer, vehicle_id text, ts timestamptz, soc numeric, kwh_delivered_dc numeric, battery_temp numeric,
     received_at timestamptz
   ) ON COMMIT DELETE ROWS`,
-  copyBatch: `COPY vehicle_batch (n, ${COLUMNS}) FROM STDIN`,
-  insertAll: `INSERT INTO vehicle_history (${COLUMNS}) SELECT ${COLUMNS} FROM vehicle_batch`,
-  dedupeBatch: `
-    DELETE FROM vehicle_batch WHERE n IN (
-      SELECT n FROM (
-        SELECT n, row_number() OVER (PARTITION BY vehicle_id, ts ORDER BY n) AS rn FROM vehicle_batch
-      ) d WHERE rn > 1)`,
-  insertNew: `
-    WITH ins AS (
-      INSERT INTO vehicle_history (${COLUMNS}) SELECT ${COLUMNS} FROM vehicle_batch
-      ON CONFLICT (vehicle_id, ts) DO NOTHING
-      RETURNING vehicle_id, ts)
-    DELETE FROM vehicle_batch b
-    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.vehicle_id = b.vehicle_id AND ins.ts = b.ts)`,
   foldFleet: `
     INSERT INTO vehicle_fleet_minutely AS f (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
     SELECT date_trunc('minute', ts, 'UTC'), $1, count(*), sum(kwh_delivered_dc), sum(battery_temp)
@@ -100,7 +86,6 @@ export const VEHICLE: KindSpec<VehicleRow> = {
       kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
       battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
   fleetColumns: [3, 4],
-  clearBatch: 'DELETE FROM vehicle_batch',
   foldLate: FOLD_LATE,
   upsertLive: `
     INSERT INTO vehicle_live AS l (${COLUMNS}, updated_at)
