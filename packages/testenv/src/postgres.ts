@@ -1,17 +1,21 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import {
+  chmodSync,
   chownSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
-import { arch, platform } from 'node:os'
-import { dirname, join } from 'node:path'
+import { arch, platform, tmpdir } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { cacheDir } from './paths.js'
 import { eventually } from './eventually.js'
@@ -54,6 +58,49 @@ function runAs(): RunAs {
     }
   }
   throw new Error('running as root and no unprivileged user (postgres or nobody) exists')
+}
+
+/** Whether `who` can reach `path`: every folder above it grants them search (x) permission. */
+function reachable(path: string, who: RunAs): boolean {
+  if (who.uid === undefined) return true
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      const st = statSync(dir)
+      const bits = st.uid === who.uid ? 0o100 : st.gid === who.gid ? 0o010 : 0o001
+      if ((st.mode & bits) === 0) return false
+    }
+    if (dirname(dir) === dir) return true
+  }
+}
+
+/**
+ * Where PostgreSQL's temp folders go: the repository's cache, unless the unprivileged user the
+ * servers run as cannot reach it (a clone inside a 0700 folder, e.g. from mktemp -d); then a folder of
+ * the project's own under the system temp folder.
+ */
+function workRoot(who: RunAs): string {
+  if (reachable(cacheDir, who)) return cacheDir
+  const dir = join(tmpdir(), `energy-ingest-pg-${who.uid}`)
+  mkdirSync(dir, { recursive: true, mode: 0o755 })
+  chmodSync(dir, 0o755)
+  return dir
+}
+
+/** The binaries, copied (once) where `who` can run them when their install folder is out of reach. */
+function reachableBinDir(bin: string, who: RunAs): string {
+  if (reachable(join(bin, 'postgres'), who)) return bin
+  const native = dirname(bin)
+  const copy = join(workRoot(who), 'bin', createHash('sha256').update(native).digest('hex').slice(0, 16))
+  if (!existsSync(join(copy, '.complete'))) {
+    const staging = `${copy}.${process.pid}.tmp`
+    rmSync(staging, { recursive: true, force: true })
+    cpSync(native, staging, { recursive: true })
+    execFileSync('chmod', ['-R', 'a+rX', staging])
+    writeFileSync(join(staging, '.complete'), native)
+    rmSync(copy, { recursive: true, force: true })
+    renameSync(staging, copy)
+  }
+  return join(copy, basename(bin))
 }
 
 function chownTree(path: string, who: RunAs): void {
@@ -108,7 +155,11 @@ function settings(port: number, socketDir: string, fast: boolean): string {
 
 /** initdb once into the cache, then copy: saves ~1-2 s of every start. */
 async function initdbTemplate(bin: string, who: RunAs): Promise<string> {
-  const template = join(cacheDir, 'pg-initdb', `${bin.replace(/[^A-Za-z0-9]+/g, '_')}-${who.uid ?? 'me'}`)
+  const template = join(
+    workRoot(who),
+    'pg-initdb',
+    `${bin.replace(/[^A-Za-z0-9]+/g, '_')}-${who.uid ?? 'me'}`,
+  )
   if (existsSync(join(template, 'PG_VERSION'))) return template
   const staging = `${template}.${process.pid}.tmp`
   rmSync(staging, { recursive: true, force: true })
@@ -177,13 +228,19 @@ async function waitReady(
  * standby.signal and primary_conninfo: no pg_basebackup needed, so the npm builds suffice.
  */
 export async function startPostgresPair(options: PostgresOptions = {}): Promise<PostgresPair> {
-  const bin = pgBinDir()
   const who = runAs()
+  const bin = reachableBinDir(pgBinDir(), who)
   // Without a caller's reaper, one of its own: a killed owner still leaves no postgres or folder behind.
   const ownReaper = options.reaper === undefined ? new Reaper() : undefined
   options = { ...options, reaper: options.reaper ?? ownReaper }
   const ownsDir = options.dataDir === undefined
-  const base = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-pg-'))
+  if (options.dataDir !== undefined && !reachable(options.dataDir, who)) {
+    throw new Error(
+      `PostgreSQL runs as uid ${who.uid}, which cannot reach ${options.dataDir} (a folder above it lacks ` +
+        'search permission); choose a data folder it can reach (for npm start: STACK_DATA_DIR)',
+    )
+  }
+  const base = options.dataDir ?? mkdtempSync(join(workRoot(who), 'tmp-pg-'))
   if (ownsDir) options.reaper?.trackDir(base)
   mkdirSync(base, { recursive: true })
   const primaryDir = join(base, 'primary')
