@@ -45,6 +45,5 @@ export async function loadAlertList(
   below: number,
   asOf: Date,
 ): Promise<AlertList> {
-  const { items } = await efficiencyAlerts(client, window, below, 1_000_000, 0)
-  return { items, asOf }
+  return { items: await efficiencyAlerts(client, window, below), asOf }
 }

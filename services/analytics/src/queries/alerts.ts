@@ -48,34 +48,21 @@ WITH dc AS (
    WHERE ac.ac > 0 AND dc.dc < $3::numeric * ac.ac
 )`
 
+/** Every vehicle below `below` in the window, worst first (lowest ratio), then by vehicle id. */
 export async function efficiencyAlerts(
   client: pg.ClientBase,
   window: { from: Date; to: Date },
   below: number,
-  limit: number,
-  offset: number,
-): Promise<{ total: number; items: AlertRow[] }> {
-  const { rows } = await client.query<{
-    vehicle_id: string | null
-    dc: string
-    ac: string
-    ratio: string
-    total: string
-  }>(
+): Promise<AlertRow[]> {
+  const { rows } = await client.query<{ vehicle_id: string; dc: string; ac: string }>(
     `${EFFICIENCY_CTE}
-     SELECT e.vehicle_id, e.dc::text AS dc, e.ac::text AS ac, e.ratio::text AS ratio, t.total::text AS total
-       FROM (SELECT count(*) AS total FROM eff) t
-       LEFT JOIN LATERAL (SELECT * FROM eff ORDER BY ratio, vehicle_id LIMIT $4 OFFSET $5) e ON true`,
-    [window.from, window.to, String(below), limit, offset],
+     SELECT vehicle_id, dc::text AS dc, ac::text AS ac FROM eff ORDER BY ratio, vehicle_id`,
+    [window.from, window.to, String(below)],
   )
-  const total = Number(rows[0]?.total ?? 0)
-  const items = rows
-    .filter((r) => r.vehicle_id !== null)
-    .map((r) => ({
-      vehicleId: r.vehicle_id!,
-      efficiencyRatio: Number(r.dc) / Number(r.ac),
-      totalDcDelivered: Number(r.dc),
-      totalAcConsumed: Number(r.ac),
-    }))
-  return { total, items }
+  return rows.map((r) => ({
+    vehicleId: r.vehicle_id,
+    efficiencyRatio: Number(r.dc) / Number(r.ac),
+    totalDcDelivered: Number(r.dc),
+    totalAcConsumed: Number(r.ac),
+  }))
 }
