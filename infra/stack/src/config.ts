@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writePrivateFile } from './private-file.js'
 
 export interface StackConfig {
   dataDir: string
@@ -54,7 +55,7 @@ function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv): StackConfig['secr
       stored.analyticsKey ??
       `analyst-${randomBytes(18).toString('base64url')}`,
   }
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+  writePrivateFile(file, JSON.stringify(secrets, null, 2))
   return secrets
 }
 

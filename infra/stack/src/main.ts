@@ -1,10 +1,13 @@
 // `npm start`: the whole system on this machine, no Docker. PostgreSQL primary + streaming replica and
 // a KRaft Kafka broker with data kept in .data/, migrations, topics, then gateway, writer(s) and
 // analytics from their build output. Ctrl-C / SIGTERM stops everything, services first.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
+import { ConfigSchema as AnalyticsSettings } from '@energy-ingest/analytics'
 import { topicNames } from '@energy-ingest/contracts'
+import { ConfigSchema as GatewaySettings } from '@energy-ingest/gateway'
+import { ConfigSchema as WriterSettings } from '@energy-ingest/writer'
 import { migrate } from '@energy-ingest/db'
 import {
   Reaper,
@@ -17,6 +20,7 @@ import {
   type PostgresPair,
 } from '@energy-ingest/testenv'
 import { loadStackConfig, type StackConfig } from './config.js'
+import { writePrivateFile } from './private-file.js'
 import { startService, waitReady, type RunningService } from './services.js'
 
 const say = (message: string) => process.stdout.write(`[stack] ${message}\n`)
@@ -41,6 +45,7 @@ function serviceSpecs(config: StackConfig, urls: { primary: string; replica: str
   const gateway = {
     name: 'gateway',
     entry: 'services/gateway/dist/main.js',
+    settings: GatewaySettings,
     env: {
       ...common,
       PORT: String(config.gatewayPort),
@@ -53,6 +58,7 @@ function serviceSpecs(config: StackConfig, urls: { primary: string; replica: str
   const writers = Array.from({ length: config.writers }, (_, i) => ({
     name: config.writers === 1 ? 'writer' : `writer-${i + 1}`,
     entry: 'services/writer/dist/main.js',
+    settings: WriterSettings,
     env: {
       ...common,
       DATABASE_URL: urls.primary,
@@ -64,6 +70,7 @@ function serviceSpecs(config: StackConfig, urls: { primary: string; replica: str
   const analytics = {
     name: 'analytics',
     entry: 'services/analytics/dist/main.js',
+    settings: AnalyticsSettings,
     env: {
       ...common,
       PORT: String(config.analyticsPort),
@@ -150,7 +157,7 @@ async function main(): Promise<void> {
     const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`
     const analyticsUrl = `http://127.0.0.1:${config.analyticsPort}`
     const envFile = join(dataDir, 'stack.env')
-    writeFileSync(
+    writePrivateFile(
       envFile,
       [
         `DATABASE_URL=${primary}`,

@@ -1,12 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { eventually, repoRoot, spawnManaged, type ManagedProcess, type Reaper } from '@energy-ingest/testenv'
+import type { TObject } from '@sinclair/typebox'
+import { serviceEnv } from './service-env.js'
 
 export interface ServiceSpec {
   name: string
   /** Path of the built entry point, relative to the repository root. */
   entry: string
   env: Record<string, string>
+  /** The service's config schema: the only variables of the runner's environment it is given. */
+  settings: Pick<TObject, 'properties'>
   /** URL that answers 200 once the service is ready. */
   readyUrl: string
 }
@@ -25,7 +29,7 @@ export function startService(spec: ServiceSpec, logDir: string, reaper: Reaper):
     name: spec.name,
     logFile,
     cwd: repoRoot,
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...spec.env },
+    env: serviceEnv(process.env, spec.settings, { KAFKAJS_NO_PARTITIONER_WARNING: '1', ...spec.env }),
   })
   reaper.trackPid(proc.pid)
   return { spec, proc, logFile }

@@ -36,3 +36,45 @@ describe('loadEnvConfig', () => {
     )
   })
 })
+
+describe('loadEnvConfig never echoes a secret', () => {
+  const WithSecrets = Type.Object({
+    DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+    API_KEYS: Type.String({ minLength: 40 }),
+    HMAC: Type.String({ minLength: 40, secret: true }),
+    RETRIES: Type.Integer({ default: 1 }),
+  })
+
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadEnvConfig(WithSecrets, {
+        DATABASE_URL: 'postgres://h/db',
+        API_KEYS: 'k'.repeat(40),
+        HMAC: 'h'.repeat(40),
+        ...env,
+      })
+    } catch (err) {
+      return (err as ConfigError).problems.join('\n') + (err as Error).message
+    }
+    return expect.unreachable()
+  }
+
+  it('hides the value of a variable marked secret or named like one', () => {
+    const text = problemsOf({ API_KEYS: 'short-key-s3cr3t', HMAC: 'short-hmac-s3cr3t' })
+    expect(text).toContain('API_KEYS')
+    expect(text).toContain('HMAC')
+    expect(text).not.toContain('s3cr3t')
+    expect(text).toContain('value hidden')
+  })
+
+  it('masks the password of a URL it echoes', () => {
+    const text = problemsOf({ DATABASE_URL: 'mysql://writer:pa55w0rd@db:5432/energy' })
+    expect(text).toContain('DATABASE_URL')
+    expect(text).not.toContain('pa55w0rd')
+    expect(text).toContain('mysql://writer:***@db:5432/energy')
+  })
+
+  it('still echoes plain values', () => {
+    expect(problemsOf({ RETRIES: 'many' })).toContain('"many"')
+  })
+})

@@ -1,2 +1,2 @@
-export { ConfigError, loadEnvConfig } from './config.js'
+export { ConfigError, isSecretVariable, loadEnvConfig, redactUrlCredentials } from './config.js'
 export { closeOnSignals, loadOrExit, type Closable } from './lifecycle.js'
