@@ -16,15 +16,21 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerO
   return { level: config.LOG_LEVEL, redact: ['req.headers.authorization'] }
 }
 
+export interface AppOverrides {
+  logger?: FastifyServerOptions['logger']
+  /** The clock the default windows end at (epoch ms); tests pin it to a fixed instant. */
+  now?: () => number
+}
+
 /** Builds the analytics service without listening: plugins first, then routes, in boot order. */
-export async function buildApp(config: Config, overrides: { logger?: FastifyServerOptions['logger'] } = {}) {
+export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
     // Query strings are strings: coerce "0.9" to 0.9, but never drop an unknown parameter.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
-  const windowOpts = { maxWindowDays: config.ANALYTICS_MAX_WINDOW_DAYS }
+  const windowOpts = { maxWindowDays: config.ANALYTICS_MAX_WINDOW_DAYS, now: overrides.now ?? Date.now }
 
   await app.register(metrics, { processMetrics: true })
   await app.register(errorHandler)

@@ -51,6 +51,8 @@ export interface BuildOptions {
   logger?: Logger
   /** Test hook: after a batch's transaction committed, before its offsets are resolved. */
   afterCommit?: ConsumerOptions['afterCommit']
+  /** The clock for retention, future skew, partition months and closing hours; tests pin it. */
+  now?: () => Date
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
@@ -96,18 +98,21 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     metrics,
     log: log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,
+    now: opts.now,
   })
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({
     connect: () => pool.connect(),
     retentionMonths: config.HISTORY_RETENTION_MONTHS,
     intervalMs: config.PARTITION_MAINTENANCE_INTERVAL_MS,
+    now: opts.now,
     log: (level, message, fields) => partitionLog[level](fields ?? {}, message),
   })
   const closer = new RollupCloser({
     pool,
     intervalMs: config.ROLLUP_CLOSE_INTERVAL_MS,
     graceMs: config.ROLLUP_GRACE_MS,
+    now: opts.now,
     metrics,
     log: log.child({ component: 'rollups' }),
   })

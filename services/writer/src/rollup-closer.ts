@@ -7,6 +7,8 @@ export interface RollupCloserOptions {
   pool: Pool
   intervalMs: number
   graceMs: number
+  /** The clock hours close by (default: the system clock). */
+  now?: () => Date
   metrics: Metrics
   log: Logger
 }
@@ -25,7 +27,7 @@ export class RollupCloser {
     for (const kind of ['meter', 'vehicle'] as ReadingKind[]) {
       const client = await this.opts.pool.connect()
       try {
-        const r = await closeHours(client, kind, { graceMs: this.opts.graceMs })
+        const r = await closeHours(client, kind, { graceMs: this.opts.graceMs, now: this.opts.now?.() })
         if (r.hoursClosed > 0) {
           this.opts.metrics.hoursClosed.inc({ type: kind }, r.hoursClosed)
           this.opts.log.info(

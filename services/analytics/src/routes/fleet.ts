@@ -15,6 +15,7 @@ import { resolveWindow } from '../window-params.js'
 /** Fleet-level answers: the summary over a window, and the efficiency alerts. */
 const fleetRoutes: FastifyPluginAsyncTypebox<{
   maxWindowDays: number
+  now: () => number
   threshold: number
   alertsCacheMs: number
 }> = async (app, opts) => {
@@ -34,10 +35,10 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req) => {
-      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return inSnapshot(app.replica, async (client, state) => {
         const totals = await fleetTotals(client, window)
-        const below = (await alertList(alertsWindow(state.closedBefore, Date.now()), opts.threshold)).items
+        const below = (await alertList(alertsWindow(state.closedBefore, opts.now()), opts.threshold)).items
           .length
         const ac = Number(totals.meters.kwh)
         const dc = Number(totals.vehicles.kwh)
@@ -77,7 +78,7 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
       const limit = req.query.limit ?? 50
       const offset = req.query.offset ?? 0
       const closedBefore = await inSnapshot(app.replica, async (_client, state) => state.closedBefore)
-      const window = alertsWindow(closedBefore, Date.now())
+      const window = alertsWindow(closedBefore, opts.now())
       const list = await alertList(window, below)
       return {
         windowStart: window.from.toISOString(),

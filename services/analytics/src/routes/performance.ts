@@ -8,7 +8,10 @@ import { resolveWindow } from '../window-params.js'
 const ratio = (num: number, den: number) => (den > 0 ? num / den : null)
 
 /** GET /analytics/performance/:vehicleId: the brief's 24 h vehicle performance. */
-const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = async (app, opts) => {
+const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () => number }> = async (
+  app,
+  opts,
+) => {
   app.get(
     '/analytics/performance/:vehicleId',
     {
@@ -21,7 +24,7 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = 
     },
     async (req) => {
       const { vehicleId } = req.params
-      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
         const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
         const meterRanges = await vehicleMeterRanges(client, vehicleId, window)

@@ -16,7 +16,10 @@ const num = (v: string | null) => (v === null ? null : Number(v))
 const iso = (d: Date | null) => (d === null ? null : d.toISOString())
 
 /** Per-device summaries over a window (default: the last 24 h). */
-const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = async (app, opts) => {
+const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () => number }> = async (
+  app,
+  opts,
+) => {
   app.get(
     '/analytics/meters/:meterId',
     {
@@ -29,7 +32,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     },
     async (req) => {
       const { meterId } = req.params
-      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return deviceWindowAnswer(app.replica, 'meter', meterId, window, async (client, state) => {
         const m = await meterAggregate(
           client,
@@ -65,7 +68,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number }> = asyn
     },
     async (req) => {
       const { vehicleId } = req.params
-      const window = resolveWindow(req.query, Date.now(), opts.maxWindowDays)
+      const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
         const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
         return {

@@ -8,6 +8,11 @@ import { DAY, prng, rawMeter, rawVehicle, rawVehicleAc, seedFleet, type Fleet } 
 const env = inject('testenv')
 const KEY = 'test-analytics-key'
 const SEED = Number(process.env.ANALYTICS_TEST_SEED ?? Date.now() % 1_000_000)
+/**
+ * The app's clock and the fixture's end: half a minute into a new year, so the 60-day history spans
+ * three month partitions and a year boundary, and default windows end across it, on any real date.
+ */
+const NOW = Date.parse('2027-01-01T00:00:30.000Z')
 
 let db: TestDatabase
 let app: App
@@ -28,10 +33,11 @@ async function get(url: string, key: string | null = KEY) {
 
 beforeAll(async () => {
   db = await createTestDatabase(env)
-  fleet = await seedFleet(db.url, SEED)
+  fleet = await seedFleet(db.url, SEED, NOW)
   await waitForReplica(env.primaryUrl, env.replicaUrl)
   app = await buildApp(loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }), {
     logger: false,
+    now: () => NOW,
   })
   raw = new pg.Pool({ connectionString: db.replicaUrl, max: 2 })
 })

@@ -1,5 +1,8 @@
 // Every statement the analytics routes send is EXPLAINed against a history of 1 M rows over 20,000
 // devices: none may sequentially scan a history or rollup table (only index/bitmap scans and pruning).
+// The fixture and the app's clock are pinned to one instant in the middle of a month, so every
+// partition a plan touches holds a large share of the rows whatever the date the suite runs on (on
+// the first day of a real month, the new month's partition would be tiny and rightly seq-scanned).
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { closeHours, ensureMonths, setRollupMode, upsertAssignments } from '@energy-ingest/db'
@@ -12,6 +15,10 @@ const env = inject('testenv')
 const DEVICES = 10_000 // per kind
 const READINGS_PER_DEVICE = 50 // 2 x 10,000 x 50 = 1,000,000 history rows
 const KEY = 'k'
+/** "Now" for the fixture and the app: mid-month, so both months the 30-day history spans are large. */
+const NOW = Date.parse('2026-06-15T12:00:00.000Z')
+/** A partition with fewer rows than this may rightly be seq-scanned; none in the fixture is that small. */
+const LARGE_PARTITION_ROWS = 100_000
 
 let db: TestDatabase
 let app: App
@@ -80,10 +87,11 @@ async function load(primaryUrl: string, end: number): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDatabase(env)
-  await load(db.url, Date.now())
+  await load(db.url, NOW)
   await waitForReplica(env.primaryUrl, env.replicaUrl, 60_000)
   app = await buildApp(loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }), {
     logger: false,
+    now: () => NOW,
   })
   // Instrument the real driver: every SELECT the app sends is EXPLAINed (same text, same parameters)
   // before it runs. Nothing is faked; the queries still run and answer.
@@ -112,7 +120,7 @@ afterAll(async () => {
 
 describe('query plans at 1 M history rows and 20,000 devices', () => {
   it('no analytics route sequentially scans a history or rollup table', async () => {
-    const now = Date.now()
+    const now = NOW
     const unaligned = `from=${new Date(now - 5 * DAY - 1_234_567).toISOString()}&to=${new Date(now - 3 * DAY + 7_654_321).toISOString()}`
     const urls = [
       '/v1/analytics/performance/V-42',
@@ -142,5 +150,27 @@ describe('query plans at 1 M history rows and 20,000 devices', () => {
     expect(
       plans.some((p) => /Index (Only )?Scan .* on (meter|vehicle)_hourly_\d{4}_\d{2}/.test(p.plan)),
     ).toBe(true)
+    // The plans are only meaningful if every partition they touch is large: check the statistics the
+    // planner read, so a fixture that drifts into a near-empty partition fails here, not silently.
+    const touched = new Set(
+      plans.flatMap((p) =>
+        [...p.plan.matchAll(/on ((?:meter|vehicle)_(?:history|hourly)_\d{4}_\d{2})/g)].map((m) => m[1] ?? ''),
+      ),
+    )
+    const history = [...touched].filter((t) => t.includes('_history_'))
+    expect(history.length).toBeGreaterThan(0)
+    const client = new pg.Client({ connectionString: db.replicaUrl })
+    await client.connect()
+    try {
+      const stats = await callOriginal(client, [
+        'SELECT relname, reltuples::float8 AS reltuples FROM pg_class WHERE relname = ANY($1)',
+        [history],
+      ])
+      expect(stats.rows.map((r: { relname: string }) => r.relname).sort()).toEqual(history.sort())
+      for (const row of stats.rows as { relname: string; reltuples: number }[])
+        expect(row.reltuples, row.relname).toBeGreaterThanOrEqual(LARGE_PARTITION_ROWS)
+    } finally {
+      await client.end()
+    }
   })
 })

@@ -50,15 +50,15 @@ async function writeInBatches<R>(
 }
 
 /**
- * Writes a random fleet over [now - 60 d, now): readings at random minutes (so hours hold 0..n rows),
+ * Writes a random fleet over [now - 60 d, now), `now` given by the caller (a pinned instant): readings at random minutes (so hours hold 0..n rows),
  * shuffled (out of order), ~5 % sent twice (redelivery), through writeMeterBatch/writeVehicleBatch.
  * Rollups: hours before now - 40 d are folded per batch (late rows), [now - 40 d, now - 10 d) are
  * materialised by closeHours, and everything after stays open (history only), so windows cross both
  * kinds of boundary. Then more late rows arrive for closed hours.
  */
-export async function seedFleet(primaryUrl: string, seed: number): Promise<Fleet> {
+export async function seedFleet(primaryUrl: string, seed: number, nowMs: number): Promise<Fleet> {
   const rand = prng(seed)
-  const end = Math.floor(Date.now() / 60_000) * 60_000
+  const end = Math.floor(nowMs / 60_000) * 60_000
   const start = end - 60 * DAY
   const meters = ['V1', 'M-a', 'M-b', 'M-c', 'M.d:5']
   const vehicles = ['V1', 'EV-1', 'EV-2', 'EV-3', 'EV-unassigned']
