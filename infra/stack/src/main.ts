@@ -1,6 +1,7 @@
 // `npm start`: the whole system on this machine, no Docker. PostgreSQL primary + streaming replica and
 // a KRaft Kafka broker with data kept in .data/, migrations, topics, then gateway, writer(s) and
-// analytics from their build output. Ctrl-C / SIGTERM stops everything, services first.
+// analytics from their build output, all supervised: a process that exits is restarted with back-off;
+// only a crash loop stops the stack. Ctrl-C / SIGTERM stops everything, services first.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -17,11 +18,13 @@ import {
   startPostgresPair,
   withDatabase,
   type KafkaServer,
+  type PgServer,
   type PostgresPair,
 } from '@energy-ingest/testenv'
 import { loadStackConfig, type StackConfig } from './config.js'
 import { writePrivateFile } from './private-file.js'
-import { startService, waitReady, type RunningService } from './services.js'
+import { startService, waitReady, type RunningService, type ServiceSpec } from './services.js'
+import { Supervisor, type SupervisedUnit } from './supervisor.js'
 
 const say = (message: string) => process.stdout.write(`[stack] ${message}\n`)
 
@@ -83,21 +86,83 @@ function serviceSpecs(config: StackConfig, urls: { primary: string; replica: str
   return [gateway, ...writers, analytics]
 }
 
+/** A crash loop: this many exits of one process within the window stop the stack. */
+const CRASH_LOOP = { maxExits: 5, windowMs: 60_000 }
+
+/** A service as a supervised unit: each start spawns it again and waits for its readiness. */
+function serviceUnit(
+  spec: ServiceSpec,
+  logDir: string,
+  reaper: Reaper,
+  running: Map<string, RunningService>,
+): SupervisedUnit {
+  return {
+    name: spec.name,
+    logFile: join(logDir, `${spec.name}.log`),
+    async start() {
+      const service = startService(spec, logDir, reaper)
+      running.set(spec.name, service)
+      try {
+        await waitReady(service)
+      } catch (err) {
+        // Not ready in time: stop it, so a retry never runs two copies.
+        await service.proc.stop('SIGTERM', 10_000)
+        throw err
+      }
+      return { exited: service.proc.exited }
+    },
+  }
+}
+
+function kafkaUnit(kafka: KafkaServer, dataDir: string): SupervisedUnit {
+  return {
+    name: 'kafka',
+    logFile: join(dataDir, 'kafka', 'kafka.log'),
+    async start() {
+      await kafka.start()
+      return { exited: kafka.exited() }
+    },
+  }
+}
+
+function postgresUnit(pair: PostgresPair, server: PgServer, dataDir: string): SupervisedUnit {
+  return {
+    name: `postgres-${server}`,
+    logFile: join(dataDir, 'postgres', `${server}.log`),
+    async start() {
+      await pair.restart(server)
+      return { exited: pair.exited(server) }
+    },
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = process.env.STACK_DATA_DIR ?? join(repoRoot, '.data')
   mkdirSync(dataDir, { recursive: true })
   const config = loadStackConfig(process.argv.slice(2), process.env, dataDir)
   const reaper = new Reaper()
-  const services: RunningService[] = []
+  const logDir = join(dataDir, 'logs')
+  const services = new Map<string, RunningService>()
   let kafka: KafkaServer | undefined
   let postgres: PostgresPair | undefined
   let stopping = false
+  const supervisor = new Supervisor({
+    ...CRASH_LOOP,
+    initialBackoffMs: 500,
+    maxBackoffMs: 10_000,
+    log: say,
+    onGiveUp: (unit, reason) => {
+      say(`${reason}: a crash loop, not a passing fault. See ${unit.logFile}. Stopping the stack.`)
+      void shutdown(1)
+    },
+  })
 
   const shutdown = async (code: number) => {
     if (stopping) return
     stopping = true
+    supervisor.stop()
     say('stopping services…')
-    await Promise.all(services.map((s) => s.proc.stop('SIGTERM', 15_000)))
+    await Promise.all([...services.values()].map((s) => s.proc.stop('SIGTERM', 15_000)))
     say('stopping Kafka and PostgreSQL…')
     await Promise.all([kafka?.stop(), postgres?.stop()])
     // Anything a start-up interrupted half-way left running.
@@ -141,18 +206,15 @@ async function main(): Promise<void> {
     say(`topics ready (${config.partitions} partitions)`)
 
     const brokers = kafka.brokers.join(',')
-    for (const spec of serviceSpecs(config, { primary, replica, brokers })) {
-      services.push(startService(spec, join(dataDir, 'logs'), reaper))
-    }
-    await Promise.all(services.map((s) => waitReady(s)))
-    for (const s of services) {
-      void s.proc.exited.then((code) => {
-        if (!stopping) {
-          say(`${s.spec.name} exited (code ${code}); see ${s.logFile}. Stopping the stack.`)
-          void shutdown(1)
-        }
-      })
-    }
+    const units = serviceSpecs(config, { primary, replica, brokers }).map((spec) =>
+      serviceUnit(spec, logDir, reaper, services),
+    )
+    const first = await Promise.all(units.map((u) => u.start()))
+    units.forEach((unit, i) => supervisor.watch(unit, first[i]!.exited))
+    const pair = postgres
+    supervisor.watch(kafkaUnit(kafka, dataDir), kafka.exited())
+    for (const server of ['primary', 'replica'] as const)
+      supervisor.watch(postgresUnit(pair, server, dataDir), pair.exited(server))
 
     const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`
     const analyticsUrl = `http://127.0.0.1:${config.analyticsPort}`
@@ -185,8 +247,8 @@ async function main(): Promise<void> {
         `  analytics key (dev): ${config.secrets.analyticsKey}`,
         `  a device token:      npm run token -- meter METER-001`,
         '',
-        `  settings: ${envFile}   logs: ${join(dataDir, 'logs')}`,
-        '  Ctrl-C stops everything.',
+        `  settings: ${envFile}   logs: ${logDir}`,
+        '  A process that exits is restarted; 5 exits within 60 s stop the stack. Ctrl-C stops everything.',
         '',
       ].join('\n'),
     )

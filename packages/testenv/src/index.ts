@@ -8,7 +8,14 @@ export {
   type KafkaServer,
   type KafkaOptions,
 } from './kafka.js'
-export { startPostgresPair, pgBinDir, urlFor, type PostgresPair, type PostgresOptions } from './postgres.js'
+export {
+  startPostgresPair,
+  pgBinDir,
+  urlFor,
+  type PgServer,
+  type PostgresPair,
+  type PostgresOptions,
+} from './postgres.js'
 export { containerRuntimeAvailable } from './containers.js'
 export {
   createTestDatabase,

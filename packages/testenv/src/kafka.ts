@@ -65,6 +65,8 @@ export interface KafkaServer {
   start(): Promise<void>
   /** SIGKILL: a crash. */
   kill(): Promise<void>
+  /** Settles when the broker process now running exits (at once when none runs). */
+  exited(): Promise<number | null>
   /** Stops for good and removes what this server created (its temp data folder). */
   close(): Promise<void>
 }
@@ -177,6 +179,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     start,
     stop: () => stopWith('stop'),
     kill: () => stopWith('kill'),
+    exited: () => proc?.exited ?? Promise.resolve(null),
     async close() {
       await stopWith('stop')
       if (ownReaper) ownReaper.dispose()

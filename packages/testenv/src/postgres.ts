@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -103,6 +104,26 @@ function reachableBinDir(bin: string, who: RunAs): string {
   return join(copy, basename(bin))
 }
 
+/**
+ * Removes the lock file a killed server left behind; refuses when the process it names still runs
+ * (another postmaster on this folder, e.g. restarted by hand with pg_ctl): two on one folder corrupt it.
+ */
+function removeStaleLock(dir: string): void {
+  const lock = join(dir, 'postmaster.pid')
+  if (!existsSync(lock)) return
+  const pid = Number(readFileSync(lock, 'utf8').split('\n')[0])
+  if (Number.isInteger(pid) && pid > 0) {
+    let alive = true
+    try {
+      process.kill(pid, 0)
+    } catch {
+      alive = false
+    }
+    if (alive) throw new Error(`postgres (pid ${pid}) still runs on ${dir}; stop it first`)
+  }
+  rmSync(lock, { force: true })
+}
+
 function chownTree(path: string, who: RunAs): void {
   if (who.uid === undefined || who.gid === undefined) return
   execFileSync('chown', ['-R', `${who.uid}:${who.gid}`, path])
@@ -114,7 +135,13 @@ export interface PostgresPair {
   primaryPort: number
   replicaPort: number
   stop(): Promise<void>
+  /** Settles when that server's process now running exits. */
+  exited(server: PgServer): Promise<number | null>
+  /** Starts that server again on its data folder and port (after it exited), once it answers. */
+  restart(server: PgServer): Promise<void>
 }
+
+export type PgServer = 'primary' | 'replica'
 
 export interface PostgresOptions {
   /** Keep both clusters here across runs (the dev stack); default: a temp folder removed on stop. */
@@ -272,7 +299,7 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
   const started = Date.now()
   const env = cleanEnv(base)
   const startOne = async (dir: string, port: number, standby: boolean) => {
-    rmSync(join(dir, 'postmaster.pid'), { force: true })
+    removeStaleLock(dir)
     const logFile = join(base, standby ? 'replica.log' : 'primary.log')
     const proc = spawnManaged(join(bin, 'postgres'), ['-D', dir], {
       name: standby ? 'pg-replica' : 'pg-primary',
@@ -281,11 +308,18 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
       ...who,
     })
     options.reaper?.trackPid(proc.pid)
-    await waitReady(urlFor(port), dir, proc, logFile, standby)
+    try {
+      await waitReady(urlFor(port), dir, proc, logFile, standby)
+    } catch (err) {
+      // Never leave a server that did not come up running behind a failed start.
+      await proc.stop('SIGINT', 20_000)
+      options.reaper?.untrackPid(proc.pid)
+      throw err
+    }
     return proc
   }
-  const primary = await startOne(primaryDir, primaryPort, false)
-  const replica = await startOne(replicaDir, replicaPort, true).catch(async (err: unknown) => {
+  let primary = await startOne(primaryDir, primaryPort, false)
+  let replica = await startOne(replicaDir, replicaPort, true).catch(async (err: unknown) => {
     await primary.stop('SIGINT')
     throw err
   })
@@ -297,6 +331,14 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     replicaUrl: urlFor(replicaPort),
     primaryPort,
     replicaPort,
+    exited: (server) => (server === 'primary' ? primary : replica).exited,
+    async restart(server) {
+      const old = server === 'primary' ? primary : replica
+      if (old.isRunning()) return
+      options.reaper?.untrackPid(old.pid)
+      if (server === 'primary') primary = await startOne(primaryDir, primaryPort, false)
+      else replica = await startOne(replicaDir, replicaPort, true)
+    },
     async stop() {
       // SIGINT = fast shutdown: aborts sessions, checkpoints, exits cleanly.
       await replica.stop('SIGINT', 20_000)
