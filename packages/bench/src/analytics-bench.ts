@@ -18,7 +18,7 @@ interface SizeResult {
   historySpanH: number
   performance: LatencySummary
   alerts: LatencySummary
-  /** Issue 8 routes: fleet summary (one per window) and the per-device summaries. */
+  /** The summary routes: fleet summary (one per window) and the per-device summaries. */
   fleet: LatencySummary
   meterSummary: LatencySummary
   vehicleSummary: LatencySummary

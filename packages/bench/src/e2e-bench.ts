@@ -252,7 +252,7 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
     notes: [
       'pipeline readings/s = readings stored / time from the first request until the last one was stored',
       "visible = from the probe's 202 to GET /v1/vehicles/:id/live on the replica returning it (poll every " +
-        `${pollMs} ms); target (issue 6): ≥ 50k readings/s with p99 < 2 s`,
+        `${pollMs} ms); target: ≥ 50k readings/s with p99 < 2 s`,
     ],
   }
 }

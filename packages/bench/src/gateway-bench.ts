@@ -181,7 +181,7 @@ export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<B
       },
     ],
     notes: [
-      'targets (issue 6): single POSTs ≥ 0.5 of the bare route; batch ≥ 100k readings/s',
+      'targets: single POSTs ≥ 0.5 of the bare route; batch ≥ 100k readings/s',
       'autocannon runs in the bench process on the same cores as the server under test',
     ],
   }

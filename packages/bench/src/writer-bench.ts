@@ -5,7 +5,7 @@
 //
 // Creates a scratch database, migrates it, and per round runs each variant on freshly truncated tables
 // (variants alternate, so drift hits all of them). Vehicle readings, minute cadence, in time order:
-// the shape DESIGN §5 and INFRA-NOTES measured. Closed-hour variants include the closeHours() work for
+// the shape the writer meets at minute cadence. Closed-hour variants include the closeHours() work for
 // the hours they wrote, so they are not credited with skipping the rollup.
 //
 // Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); closed-hour-optimistic (the

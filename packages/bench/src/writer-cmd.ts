@@ -48,6 +48,6 @@ export async function writerBench(args: Args, env: BenchEnvironment): Promise<Be
         ]),
       },
     ],
-    notes: ['target (issue 6): the writer path ≥ 0.5 of raw COPY'],
+    notes: ['target: the writer path ≥ 0.5 of raw COPY'],
   }
 }
