@@ -11,6 +11,11 @@ export const QueryTimeout = createError(
   'the query took longer than the statement timeout; narrow the window or retry',
   503,
 )
+export const ReplicaConflict = createError(
+  'ANALYTICS_REPLICA_CONFLICT',
+  'the read replica cancelled the query to replay replication; retry',
+  503,
+)
 export const DatabaseUnavailable = createError(
   'ANALYTICS_DATABASE_UNAVAILABLE',
   'the read replica is not reachable; retry later',
