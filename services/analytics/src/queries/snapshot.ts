@@ -31,11 +31,23 @@ export async function inSnapshot<T>(
     }
     const result = await fn(client, state)
     await client.query('COMMIT')
+    client.release()
     return result
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined)
+    if (hasSqlState(err)) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      client.release()
+    } else {
+      // No answer from the server (a lost connection, pg's read timeout): the connection's state is
+      // unknown, so it is closed rather than returned to the pool.
+      client.release(err instanceof Error ? err : new Error(String(err)))
+    }
     throw err
-  } finally {
-    client.release()
   }
+}
+
+/** An error the server sent (it has a five-character SQLSTATE): the connection itself is fine. */
+function hasSqlState(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
 }

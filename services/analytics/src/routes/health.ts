@@ -6,9 +6,15 @@ import type { FastifyPluginAsync } from 'fastify'
  */
 const healthRoutes: FastifyPluginAsync<{ allowPrimary: boolean; maxLagS: number }> = async (app, opts) => {
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }))
-  app.get('/health/ready', { schema: { hide: true } }, async (_req, reply) => {
+  // Probes that arrive together share one check on the probe's own connection.
+  let inFlight: Promise<{ code: number; body: object }> | undefined
+  const check = async (): Promise<{ code: number; body: object }> => {
     try {
-      const { rows } = await app.replica.query<{ recovery: boolean; lag: number | null; replayed: boolean }>(
+      const { rows } = await app.replicaProbe.query<{
+        recovery: boolean
+        lag: number | null
+        replayed: boolean
+      }>(
         `SELECT pg_is_in_recovery() AS recovery,
                 -- No WAL waiting to be replayed means no lag, however old the last commit is.
                 CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
@@ -27,12 +33,17 @@ const healthRoutes: FastifyPluginAsync<{ allowPrimary: boolean; maxLagS: number 
         replicationLagSeconds: lag,
         problems,
       }
-      return reply.code(problems.length === 0 ? 200 : 503).send(body)
+      return { code: problems.length === 0 ? 200 : 503, body }
     } catch (err) {
-      return reply
-        .code(503)
-        .send({ status: 'unavailable', problems: [`database: ${(err as Error).message}`] })
+      return { code: 503, body: { status: 'unavailable', problems: [`database: ${(err as Error).message}`] } }
     }
+  }
+  app.get('/health/ready', { schema: { hide: true } }, async (_req, reply) => {
+    inFlight ??= check().finally(() => {
+      inFlight = undefined
+    })
+    const { code, body } = await inFlight
+    return reply.code(code).send(body)
   })
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     return reply
