@@ -113,6 +113,12 @@ export interface PostgresPair {
   replicaUrl: string
   primaryPort: number
   replicaPort: number
+  /**
+   * Stops the replica (fast shutdown) and starts it again on the same folder and port; resolves when it
+   * streams again. A restarted replica has replayed no transaction yet: pg_last_xact_replay_timestamp()
+   * is NULL until the primary commits one.
+   */
+  restartReplica(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -285,7 +291,7 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     return proc
   }
   const primary = await startOne(primaryDir, primaryPort, false)
-  const replica = await startOne(replicaDir, replicaPort, true).catch(async (err: unknown) => {
+  let replica = await startOne(replicaDir, replicaPort, true).catch(async (err: unknown) => {
     await primary.stop('SIGINT')
     throw err
   })
@@ -297,6 +303,11 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     replicaUrl: urlFor(replicaPort),
     primaryPort,
     replicaPort,
+    async restartReplica() {
+      await replica.stop('SIGINT', 20_000)
+      options.reaper?.untrackPid(replica.pid)
+      replica = await startOne(replicaDir, replicaPort, true)
+    },
     async stop() {
       // SIGINT = fast shutdown: aborts sessions, checkpoints, exits cleanly.
       await replica.stop('SIGINT', 20_000)
