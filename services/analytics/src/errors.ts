@@ -16,6 +16,11 @@ export const ReplicaConflict = createError(
   'the read replica cancelled the query to replay replication; retry',
   503,
 )
+export const FreshnessUnknown = createError(
+  'ANALYTICS_FRESHNESS_UNKNOWN',
+  'the read replica cannot tell how fresh its data is yet (no writer heartbeat, nothing replayed); retry later',
+  503,
+)
 export const DatabaseUnavailable = createError(
   'ANALYTICS_DATABASE_UNAVAILABLE',
   'the read replica is not reachable; retry later',

@@ -9,7 +9,7 @@ import {
   writeVehicleBatch,
 } from '@energy-ingest/db'
 import type { MeterRow, VehicleRow } from '@energy-ingest/db'
-import { prng } from '@energy-ingest/testenv'
+import { prng, waitForReplica, type EnvironmentInfo, type TestDatabase } from '@energy-ingest/testenv'
 
 export { prng }
 
@@ -149,6 +149,18 @@ export async function seedFleet(primaryUrl: string, seed: number): Promise<Fleet
     await pool.end()
   }
   return { meters, vehicles, assignments, start, end }
+}
+
+/** What a writer does on a timer: a heartbeat on the primary, here once, replayed when this resolves. */
+export async function beat(env: EnvironmentInfo, db: TestDatabase): Promise<void> {
+  const client = new pg.Client({ connectionString: db.url })
+  await client.connect()
+  try {
+    await client.query('UPDATE writer_heartbeat SET beat_at = now()')
+  } finally {
+    await client.end()
+  }
+  await waitForReplica(env.primaryUrl, env.replicaUrl)
 }
 
 /** Raw-history aggregates, computed the straightforward way, for comparison. */

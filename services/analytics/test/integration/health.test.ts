@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, eventually, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { beat } from './fixtures.js'
 
 const env = inject('testenv')
 const KEY = 'k'
@@ -67,6 +68,7 @@ describe('readiness with a saturated request pool', () => {
   it('reports a healthy replica ready', async () => {
     const app = await buildOn(db.replicaUrl)
     try {
+      await beat(env, db)
       const release = await saturate(app, db.replicaUrl, 2)
       try {
         const res = await app.inject({ method: 'GET', url: '/health/ready' })
