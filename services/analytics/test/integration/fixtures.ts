@@ -186,14 +186,18 @@ export async function rawMeter(db: pg.Pool, meterId: string, from: Date, to: Dat
   return rows[0] as Record<string, string | number | Date | null>
 }
 
-/** AC of a vehicle's meters, each clipped to its assignment interval (or the same-id meter). */
+/**
+ * AC of a vehicle's meters, each clipped to its assignment interval, and the same-id meter before the
+ * vehicle's first assignment.
+ */
 export async function rawVehicleAc(db: pg.Pool, vehicleId: string, from: Date, to: Date) {
   const { rows } = await db.query(
     `WITH a AS (
        SELECT meter_id, GREATEST(valid_from, $2) AS f, LEAST(COALESCE(valid_to, 'infinity'), $3) AS t
          FROM vehicle_meter_assignments WHERE vehicle_id = $1
        UNION ALL
-       SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments WHERE vehicle_id = $1)
+       SELECT $1, $2, LEAST($3, COALESCE(min(valid_from), 'infinity'))
+         FROM vehicle_meter_assignments WHERE vehicle_id = $1
      )
      SELECT count(h.*)::int AS n, COALESCE(sum(h.kwh_consumed_ac), 0)::text AS ac,
             COALESCE(array_agg(DISTINCT a.meter_id) FILTER (WHERE a.f < a.t AND (a.meter_id <> $1 OR EXISTS (SELECT 1 FROM meter_live WHERE meter_id = $1))), '{}') AS meters
