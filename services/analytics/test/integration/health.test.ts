@@ -59,6 +59,8 @@ async function buildOn(url: string) {
       ANALYTICS_API_KEYS: KEY,
       ANALYTICS_POOL_MAX: '2',
       ANALYTICS_STATEMENT_TIMEOUT_MS: '300000',
+      // Room for a connection on a loaded machine; still shorter than any of the sleeping queries.
+      ANALYTICS_HEALTH_TIMEOUT_MS: '5000',
     }),
     { logger: false },
   )
