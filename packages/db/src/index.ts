@@ -34,6 +34,7 @@ export {
   type CloseHoursResult,
 } from './rollups.js'
 export { upsertAssignments, type AssignmentRow } from './assignments.js'
+export { resolveTimeline, type SentAssignment, type TimelineInterval } from './assignment-timeline.js'
 export { copyField, copyRow, decimalText, microsOf } from './copy-text.js'
 export { LOCK_NAMESPACE, LOCKS } from './locks.js'
 export type { DbClient, Queryable, ReadingKind, Decimal, MeterRow, VehicleRow } from './types.js'

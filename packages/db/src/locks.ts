@@ -10,4 +10,6 @@ export const LOCKS = {
   /** Lets one closeHours() per kind run at a time, without queueing behind another. */
   meterCloser: 12,
   vehicleCloser: 13,
+  /** upsertAssignments() holds it per transaction: one recomputation of a vehicle's timeline at a time. */
+  assignments: 14,
 } as const

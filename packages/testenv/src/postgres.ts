@@ -134,11 +134,19 @@ export interface PostgresPair {
   replicaUrl: string
   primaryPort: number
   replicaPort: number
+  /**
+   * Stops the replica (fast shutdown) and starts it again on the same folder and port; resolves when it
+   * streams again. A restarted replica has replayed no transaction yet: pg_last_xact_replay_timestamp()
+   * is NULL until the primary commits one.
+   */
+  restartReplica(): Promise<void>
   stop(): Promise<void>
   /** Settles when that server's process now running exits. */
   exited(server: PgServer): Promise<number | null>
   /** Starts that server again on its data folder and port (after it exited), once it answers. */
   restart(server: PgServer): Promise<void>
+  /** Stops one server: `fast` (SIGINT: sessions aborted, checkpoint) or `immediate` (SIGQUIT: a crash). */
+  stopServer(server: PgServer, how: 'fast' | 'immediate'): Promise<void>
 }
 
 export type PgServer = 'primary' | 'replica'
@@ -326,18 +334,25 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
   log(
     `PostgreSQL primary :${primaryPort} + streaming replica :${replicaPort} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   )
-  return {
+  const pair: PostgresPair = {
     primaryUrl: urlFor(primaryPort),
     replicaUrl: urlFor(replicaPort),
     primaryPort,
     replicaPort,
     exited: (server) => (server === 'primary' ? primary : replica).exited,
+    async stopServer(server, how) {
+      await (server === 'primary' ? primary : replica).stop(how === 'fast' ? 'SIGINT' : 'SIGQUIT', 20_000)
+    },
     async restart(server) {
       const old = server === 'primary' ? primary : replica
       if (old.isRunning()) return
       options.reaper?.untrackPid(old.pid)
       if (server === 'primary') primary = await startOne(primaryDir, primaryPort, false)
       else replica = await startOne(replicaDir, replicaPort, true)
+    },
+    async restartReplica() {
+      await pair.stopServer('replica', 'fast')
+      await pair.restart('replica')
     },
     async stop() {
       // SIGINT = fast shutdown: aborts sessions, checkpoints, exits cleanly.
@@ -349,4 +364,5 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
       ownReaper?.dispose()
     },
   }
+  return pair
 }

@@ -3,10 +3,11 @@ import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 
 // No database is needed: the pool connects on the first query, and these routes send none.
-const config = loadConfig({
+const env = {
   ANALYTICS_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
   ANALYTICS_API_KEYS: 'k',
-})
+}
+const config = loadConfig(env)
 
 describe('analytics app', () => {
   it('documents every route and every answer field in its OpenAPI document', async () => {
@@ -53,6 +54,30 @@ describe('analytics app', () => {
           'windowStart',
         ].sort(),
       )
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('bounds HTTP connections, and gives the readiness probe a pool of its own', async () => {
+    const app = await buildApp(
+      loadConfig({
+        ...env,
+        ANALYTICS_REQUEST_TIMEOUT_MS: '7000',
+        ANALYTICS_CONNECTION_TIMEOUT_MS: '90000',
+        ANALYTICS_KEEP_ALIVE_TIMEOUT_MS: '61000',
+        ANALYTICS_HEALTH_TIMEOUT_MS: '800',
+      }),
+      { logger: false },
+    )
+    try {
+      expect(app.initialConfig).toMatchObject({
+        requestTimeout: 7000,
+        connectionTimeout: 90000,
+        keepAliveTimeout: 61000,
+      })
+      expect(app.replicaProbe).not.toBe(app.replica)
+      expect(app.replicaProbe.options).toMatchObject({ max: 1, connectionTimeoutMillis: 800 })
     } finally {
       await app.close()
     }

@@ -29,6 +29,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     // Query strings are strings: coerce "0.9" to 0.9, but never drop an unknown parameter.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
     return503OnClosing: true,
+    // A client that sends its request slowly, or stops reading, does not hold a socket for ever.
+    requestTimeout: config.ANALYTICS_REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.ANALYTICS_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: config.ANALYTICS_KEEP_ALIVE_TIMEOUT_MS,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const windowOpts = { maxWindowDays: config.ANALYTICS_MAX_WINDOW_DAYS, now: overrides.now ?? Date.now }
 
@@ -39,6 +43,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     connectionString: config.ANALYTICS_DATABASE_URL,
     max: config.ANALYTICS_POOL_MAX,
     statementTimeoutMs: config.ANALYTICS_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: config.ANALYTICS_PG_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: config.ANALYTICS_PG_IDLE_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.ANALYTICS_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAliveMs: config.ANALYTICS_PG_KEEPALIVE_MS,
+    probeTimeoutMs: config.ANALYTICS_HEALTH_TIMEOUT_MS,
   })
   await app.register(healthRoutes, {
     allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,

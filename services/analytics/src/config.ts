@@ -25,6 +25,38 @@ export const ConfigSchema = Type.Object({
   ANALYTICS_API_KEYS: Type.String({ minLength: 1, description: 'Comma-separated API keys (Bearer)' }),
   ANALYTICS_POOL_MAX: Int(10, 1, 'Connections to the replica at most'),
   ANALYTICS_STATEMENT_TIMEOUT_MS: Int(5_000, 1, 'statement_timeout of every query'),
+  ANALYTICS_PG_CONNECT_TIMEOUT_MS: Int(
+    3_000,
+    1,
+    'Longest wait for a pooled connection (a free one, or a new one connecting); then 503',
+  ),
+  ANALYTICS_PG_IDLE_TIMEOUT_MS: Int(30_000, 1, 'A pooled connection idle this long is closed'),
+  ANALYTICS_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: Int(
+    10_000,
+    1,
+    'idle_in_transaction_session_timeout: the replica ends a session idle inside a transaction this long',
+  ),
+  ANALYTICS_PG_KEEPALIVE_MS: Int(
+    10_000,
+    0,
+    'TCP keepalive on replica connections: idle time before the first probe; 0 = off',
+  ),
+  ANALYTICS_HEALTH_TIMEOUT_MS: Int(
+    1_000,
+    1,
+    'Connect and statement timeout of the readiness probe, which has a connection of its own',
+  ),
+  ANALYTICS_REQUEST_TIMEOUT_MS: Int(
+    10_000,
+    0,
+    'Longest time to receive a whole HTTP request (headers and body); 0 = no limit',
+  ),
+  ANALYTICS_CONNECTION_TIMEOUT_MS: Int(
+    120_000,
+    0,
+    'An HTTP connection inactive this long is closed (above the keep-alive timeout); 0 = no limit',
+  ),
+  ANALYTICS_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 1, 'An idle keep-alive HTTP connection is closed after this'),
   ANALYTICS_MAX_WINDOW_DAYS: Int(31, 1, 'Longest from/to window'),
   ANALYTICS_ALERT_THRESHOLD: Type.Number({
     default: 0.85,

@@ -11,6 +11,16 @@ export const QueryTimeout = createError(
   'the query took longer than the statement timeout; narrow the window or retry',
   503,
 )
+export const ReplicaConflict = createError(
+  'ANALYTICS_REPLICA_CONFLICT',
+  'the read replica cancelled the query to replay replication; retry',
+  503,
+)
+export const FreshnessUnknown = createError(
+  'ANALYTICS_FRESHNESS_UNKNOWN',
+  'the read replica cannot tell how fresh its data is yet (no writer heartbeat, nothing replayed); retry later',
+  503,
+)
 export const DatabaseUnavailable = createError(
   'ANALYTICS_DATABASE_UNAVAILABLE',
   'the read replica is not reachable; retry later',

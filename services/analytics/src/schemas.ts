@@ -23,7 +23,9 @@ export const MeterParamsSchema = Type.Object({ meterId: DeviceIdSchema }, { addi
 const windowFields = {
   windowStart: Time('Inclusive start of the window'),
   windowEnd: Time('Exclusive end of the window'),
-  asOf: Time("Commit time of the last transaction the replica replayed: the data's freshness"),
+  asOf: Time(
+    "The data's freshness: everything committed before it is included (the later of the replica's last replayed commit and its replayed writer heartbeat)",
+  ),
 }
 
 export const PerformanceSchema = Type.Object({

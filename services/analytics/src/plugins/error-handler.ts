@@ -1,7 +1,7 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import { BadRequest, DatabaseUnavailable, QueryTimeout, RouteNotFound } from '../errors.js'
+import { BadRequest, DatabaseUnavailable, QueryTimeout, ReplicaConflict, RouteNotFound } from '../errors.js'
 
 interface Issue {
   field: string
@@ -22,19 +22,53 @@ function validationIssues(err: AnyError): Issue[] {
   })
 }
 
+/**
+ * A query the replica cancelled to replay WAL it conflicts with (40001, or 40P01 for a buffer-pin or
+ * lock deadlock with the startup process): the same query succeeds when sent again.
+ */
+const RECOVERY_CONFLICT = new Set(['40001', '40P01'])
+
+/**
+ * The connection is gone or cannot be had: the server shut it down or is not accepting connections
+ * (57P01-57P04, 53300, class 08), the socket failed, or pg gave up (its messages have no code).
+ */
+function isConnectionLoss(err: AnyError): boolean {
+  const code = err.code ?? ''
+  return (
+    /^57P0[1-4]$/.test(code) ||
+    code === '53300' ||
+    code.startsWith('08') ||
+    /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/.test(code) ||
+    /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/i.test(
+      err.message,
+    )
+  )
+}
+
+export interface ErrorReply {
+  statusCode: number
+  body: Record<string, unknown>
+  /** Seconds for a Retry-After header: set on every 503 (the request may succeed when sent again). */
+  retryAfterS?: number
+}
+
+const RETRY_AFTER_S: Record<string, number> = {
+  ANALYTICS_REPLICA_CONFLICT: 1,
+  ANALYTICS_QUERY_TIMEOUT: 2,
+  ANALYTICS_DATABASE_UNAVAILABLE: 2,
+}
+
 /** Maps an error to a status and body. User input never yields a 5xx; 5xx bodies carry no internals. */
-export function errorReply(err: AnyError): { statusCode: number; body: Record<string, unknown> } {
+export function errorReply(err: AnyError): ErrorReply {
   let e: AnyError = err
   if (err.code === 'FST_ERR_VALIDATION') {
     const issues = validationIssues(err)
     e = Object.assign(new BadRequest(issues.map((i) => `${i.field}: ${i.reason}`).join('; ')), { issues })
   } else if (err.code === '57014') {
     e = new QueryTimeout()
-  } else if (
-    err.code === 'ECONNREFUSED' ||
-    err.code === '57P03' ||
-    /timeout exceeded when trying to connect/i.test(err.message)
-  ) {
+  } else if (err.code !== undefined && RECOVERY_CONFLICT.has(err.code)) {
+    e = new ReplicaConflict()
+  } else if (isConnectionLoss(err)) {
     e = new DatabaseUnavailable()
   } else if (
     err.statusCode !== undefined &&
@@ -51,15 +85,16 @@ export function errorReply(err: AnyError): { statusCode: number; body: Record<st
   }
   const body: Record<string, unknown> = { statusCode, code: e.code, error, message: e.message }
   if (e.issues !== undefined) body.details = e.issues
-  return { statusCode, body }
+  const retryAfterS = statusCode === 503 ? (RETRY_AFTER_S[e.code ?? ''] ?? 2) : undefined
+  return retryAfterS === undefined ? { statusCode, body } : { statusCode, body, retryAfterS }
 }
 
 export default fp(
   async function errorHandler(app) {
     app.setErrorHandler((err: AnyError, req, reply) => {
-      const { statusCode, body } = errorReply(err)
+      const { statusCode, body, retryAfterS } = errorReply(err)
       if (statusCode >= 500) req.log.error({ err }, 'request failed')
-      if (statusCode === 503) void reply.header('retry-after', '2')
+      if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS))
       return reply.code(statusCode).send(body)
     })
     app.setNotFoundHandler((req, reply) => {

@@ -30,7 +30,7 @@ export default fp(
     })
     const replicaLagSeconds = new Gauge({
       name: 'analytics_replica_lag_seconds',
-      help: 'now() - pg_last_xact_replay_timestamp() on the replica at the last readiness check',
+      help: 'Age of the replayed writer heartbeat on the replica at the last readiness check',
       registers: [registry],
     })
     app.decorate('analyticsMetrics', { registry, requestSeconds, replicaLagSeconds })

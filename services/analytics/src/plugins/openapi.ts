@@ -10,8 +10,9 @@ const DESCRIPTION = `Analytics over the fleet's telemetry, served from a Postgre
   previous reading). \`efficiencyRatio\` = DC delivered / AC consumed, \`null\` when AC is 0.
 * Totals are exact: whole closed hours come from hourly rollups, partial hours from raw history, and
   the result equals the aggregate over raw history.
-* \`asOf\` is the commit time of the last transaction the replica has replayed: data committed on the
-  primary after it is not yet visible.
+* \`asOf\`: everything committed on the primary before it is included (the later of the replica's last
+  replayed commit and its replayed writer heartbeat); data committed after it may not be visible yet.
+  A replica that cannot tell answers 503 instead.
 * Authorization: \`Bearer <API key>\` (ANALYTICS_API_KEYS).`
 
 export default fp(

@@ -1,8 +1,8 @@
 // Vehicles whose efficiency (DC delivered / AC consumed) over the last 24 closed hours is below a
 // threshold. Read from hourly rollups only, so the cost is bounded by (devices x 24 hours) of
 // index-only reads, whatever the history size. A meter hour counts for a vehicle when the hour starts
-// inside one of the vehicle's assignments (hour-granular clipping; the per-vehicle performance route
-// clips exactly).
+// inside one of the vehicle's assignments, or before its first one for the meter of the same id
+// (hour-granular clipping; the per-vehicle performance route clips exactly).
 import type pg from 'pg'
 
 export interface AlertRow {
@@ -34,8 +34,12 @@ WITH dc AS (
     FROM vehicle_meter_assignments a
    WHERE a.valid_from < $2::timestamptz AND (a.valid_to IS NULL OR a.valid_to > $1::timestamptz)
   UNION ALL
-  SELECT d.vehicle_id, d.vehicle_id, $1::timestamptz, $2::timestamptz
-    FROM dc d WHERE NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x WHERE x.vehicle_id = d.vehicle_id)
+  SELECT d.vehicle_id, d.vehicle_id, $1::timestamptz,
+         LEAST($2::timestamptz, (SELECT COALESCE(min(x.valid_from), 'infinity') FROM vehicle_meter_assignments x
+                                  WHERE x.vehicle_id = d.vehicle_id))
+    FROM dc d
+   WHERE NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x
+                      WHERE x.vehicle_id = d.vehicle_id AND x.valid_from <= $1::timestamptz)
 ), ac AS (
   SELECT p.vehicle_id, sum(h.kwh_consumed_ac_sum) AS ac
     FROM pairs p JOIN meter_hourly h

@@ -3,31 +3,33 @@ import type { DeviceRange } from './device-aggregates.js'
 import type { Range } from './window.js'
 
 /**
- * The meters whose AC counts for a vehicle in a window: each assignment clipped to the window. A
- * vehicle that has never had an assignment is paired with the meter of the same id, if it exists
- * (the brief's examples use one id for both).
+ * The meters whose AC counts for a vehicle in a window: each interval of its timeline (which never
+ * overlaps) clipped to the window. Before the vehicle's first assignment (or with none), it is paired
+ * with the meter of the same id, if that meter has readings (one id for both is a common convention).
  */
 export async function vehicleMeterRanges(
   client: pg.ClientBase,
   vehicleId: string,
   window: Range,
 ): Promise<DeviceRange[]> {
-  const { rows } = await client.query<{ meter_id: string; f: Date; t: Date; any: boolean }>(
+  const { rows } = await client.query<{ meter_id: string; f: Date; t: Date }>(
     `SELECT a.meter_id, GREATEST(a.valid_from, $2::timestamptz) AS f,
-            LEAST(COALESCE(a.valid_to, 'infinity'), $3::timestamptz) AS t, true AS any
+            LEAST(COALESCE(a.valid_to, 'infinity'), $3::timestamptz) AS t
        FROM vehicle_meter_assignments a
       WHERE a.vehicle_id = $1 AND a.valid_from < $3::timestamptz AND (a.valid_to IS NULL OR a.valid_to > $2::timestamptz)
      UNION ALL
-     SELECT m.meter_id, $2::timestamptz, $3::timestamptz, false
-       FROM meter_live m
-      WHERE m.meter_id = $1 AND NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1)
+     SELECT m.meter_id, $2::timestamptz, LEAST($3::timestamptz, first.valid_from)
+       FROM meter_live m,
+            LATERAL (SELECT COALESCE(min(x.valid_from), 'infinity') AS valid_from
+                       FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1) first
+      WHERE m.meter_id = $1 AND first.valid_from > $2::timestamptz
       ORDER BY 2, 1`,
     [vehicleId, window.from, window.to],
   )
   return rows.map((r) => ({ deviceId: r.meter_id, range: { from: r.f, to: r.t } }))
 }
 
-/** Vehicles assigned to a meter at some point of the window (or paired with it by id). */
+/** Vehicles assigned to a meter at some point of the window (or paired with it by id before then). */
 export async function meterVehicleIds(
   client: pg.ClientBase,
   meterId: string,
@@ -39,7 +41,8 @@ export async function meterVehicleIds(
         WHERE meter_id = $1 AND valid_from < $3::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
        UNION ALL
        SELECT v.vehicle_id FROM vehicle_live v
-        WHERE v.vehicle_id = $1 AND NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1)
+        WHERE v.vehicle_id = $1
+          AND NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1 AND x.valid_from <= $2::timestamptz)
      ) ids ORDER BY vehicle_id LIMIT 1000`,
     [meterId, window.from, window.to],
   )

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type pg from 'pg'
 import { alertsWindow } from '../queries/alerts.js'
 import { AlertsCache, loadAlertList } from '../queries/alerts-cache.js'
 import { fleetTotals } from '../queries/fleet.js'
-import { inSnapshot } from '../queries/snapshot.js'
+import { inSnapshot, type SnapshotState } from '../queries/snapshot.js'
+import type { Range } from '../queries/window.js'
 import {
   AlertsQuerySchema,
   AlertsSchema,
@@ -20,10 +22,10 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
   alertsCacheMs: number
 }> = async (app, opts) => {
   const cache = new AlertsCache(opts.alertsCacheMs)
-  const alertList = (window: { from: Date; to: Date }, below: number) =>
-    cache.get(window, below, () =>
-      inSnapshot(app.replica, (client, state) => loadAlertList(client, window, below, state.asOf)),
-    )
+  // A missing list is computed on the connection the request already holds, in its snapshot: a request
+  // never takes a second pooled connection, so a small pool under load cannot wait on itself.
+  const alertList = (client: pg.ClientBase, state: SnapshotState, window: Range, below: number) =>
+    cache.get(window, below, () => loadAlertList(client, window, below, state.asOf))
 
   app.get(
     '/analytics/fleet/summary',
@@ -38,8 +40,8 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return inSnapshot(app.replica, async (client, state) => {
         const totals = await fleetTotals(client, window)
-        const below = (await alertList(alertsWindow(state.closedBefore, opts.now()), opts.threshold)).items
-          .length
+        const alertsIn = alertsWindow(state.closedBefore, opts.now())
+        const below = (await alertList(client, state, alertsIn, opts.threshold)).items.length
         const ac = Number(totals.meters.kwh)
         const dc = Number(totals.vehicles.kwh)
         return {
@@ -77,19 +79,20 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
       const below = req.query.below ?? opts.threshold
       const limit = req.query.limit ?? 50
       const offset = req.query.offset ?? 0
-      const closedBefore = await inSnapshot(app.replica, async (_client, state) => state.closedBefore)
-      const window = alertsWindow(closedBefore, opts.now())
-      const list = await alertList(window, below)
-      return {
-        windowStart: window.from.toISOString(),
-        windowEnd: window.to.toISOString(),
-        asOf: list.asOf.toISOString(),
-        threshold: below,
-        total: list.items.length,
-        limit,
-        offset,
-        items: list.items.slice(offset, offset + limit),
-      }
+      return inSnapshot(app.replica, async (client, state) => {
+        const window = alertsWindow(state.closedBefore, opts.now())
+        const list = await alertList(client, state, window, below)
+        return {
+          windowStart: window.from.toISOString(),
+          windowEnd: window.to.toISOString(),
+          asOf: list.asOf.toISOString(),
+          threshold: below,
+          total: list.items.length,
+          limit,
+          offset,
+          items: list.items.slice(offset, offset + limit),
+        }
+      })
     },
   )
 }

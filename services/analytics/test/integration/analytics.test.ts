@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, waitForReplica, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import { DAY, prng, rawMeter, rawVehicle, rawVehicleAc, seedFleet, type Fleet } from './fixtures.js'
+import { DAY, beat, prng, rawMeter, rawVehicle, rawVehicleAc, seedFleet, type Fleet } from './fixtures.js'
 
 const env = inject('testenv')
 const KEY = 'test-analytics-key'
@@ -205,6 +205,7 @@ describe('analytics API behaviour', () => {
   it('reads from a server in recovery (the replica) and reports it ready', async () => {
     const { rows } = await app.replica.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')
     expect(rows[0]?.r).toBe(true)
+    await beat(env, db)
     const ready = await get('/health/ready', null)
     expect(ready.status).toBe(200)
     expect(ready.body.replica).toBe(true)

@@ -9,7 +9,7 @@ import {
   writeVehicleBatch,
 } from '@energy-ingest/db'
 import type { MeterRow, VehicleRow } from '@energy-ingest/db'
-import { prng } from '@energy-ingest/testenv'
+import { prng, waitForReplica, type EnvironmentInfo, type TestDatabase } from '@energy-ingest/testenv'
 
 export { prng }
 
@@ -151,6 +151,18 @@ export async function seedFleet(primaryUrl: string, seed: number, nowMs: number)
   return { meters, vehicles, assignments, start, end }
 }
 
+/** What a writer does on a timer: a heartbeat on the primary, here once, replayed when this resolves. */
+export async function beat(env: EnvironmentInfo, db: TestDatabase): Promise<void> {
+  const client = new pg.Client({ connectionString: db.url })
+  await client.connect()
+  try {
+    await client.query('UPDATE writer_heartbeat SET beat_at = now()')
+  } finally {
+    await client.end()
+  }
+  await waitForReplica(env.primaryUrl, env.replicaUrl)
+}
+
 /** Raw-history aggregates, computed the straightforward way, for comparison. */
 export async function rawVehicle(db: pg.Pool, vehicleId: string, from: Date, to: Date) {
   const { rows } = await db.query(
@@ -174,14 +186,18 @@ export async function rawMeter(db: pg.Pool, meterId: string, from: Date, to: Dat
   return rows[0] as Record<string, string | number | Date | null>
 }
 
-/** AC of a vehicle's meters, each clipped to its assignment interval (or the same-id meter). */
+/**
+ * AC of a vehicle's meters, each clipped to its assignment interval, and the same-id meter before the
+ * vehicle's first assignment.
+ */
 export async function rawVehicleAc(db: pg.Pool, vehicleId: string, from: Date, to: Date) {
   const { rows } = await db.query(
     `WITH a AS (
        SELECT meter_id, GREATEST(valid_from, $2) AS f, LEAST(COALESCE(valid_to, 'infinity'), $3) AS t
          FROM vehicle_meter_assignments WHERE vehicle_id = $1
        UNION ALL
-       SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments WHERE vehicle_id = $1)
+       SELECT $1, $2, LEAST($3, COALESCE(min(valid_from), 'infinity'))
+         FROM vehicle_meter_assignments WHERE vehicle_id = $1
      )
      SELECT count(h.*)::int AS n, COALESCE(sum(h.kwh_consumed_ac), 0)::text AS ac,
             COALESCE(array_agg(DISTINCT a.meter_id) FILTER (WHERE a.f < a.t AND (a.meter_id <> $1 OR EXISTS (SELECT 1 FROM meter_live WHERE meter_id = $1))), '{}') AS meters
