@@ -134,7 +134,7 @@ describe('gateway -> Kafka -> writer -> replica -> analytics', () => {
     })
   })
 
-  it("pairs one id used for both: meter V1 and vehicle V1", async () => {
+  it('pairs one id used for both: meter V1 and vehicle V1', async () => {
     const ts = new Date(Date.now() - 10 * MIN).toISOString()
     await post('/v1/ingest', { type: 'meter', meterId: 'V1', kwhConsumedAc: 2, voltage: 230, timestamp: ts })
     await post('/v1/ingest', {

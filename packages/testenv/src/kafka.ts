@@ -67,6 +67,8 @@ export interface KafkaServer {
   kill(): Promise<void>
   /** Settles when the broker process now running exits (at once when none runs). */
   exited(): Promise<number | null>
+  /** The broker's process id while it runs (to pause it with SIGSTOP, as a hung broker). */
+  pid(): number | undefined
   /** Stops for good and removes what this server created (its temp data folder). */
   close(): Promise<void>
 }
@@ -180,6 +182,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     stop: () => stopWith('stop'),
     kill: () => stopWith('kill'),
     exited: () => proc?.exited ?? Promise.resolve(null),
+    pid: () => (proc?.isRunning() ? proc.pid : undefined),
     async close() {
       await stopWith('stop')
       if (ownReaper) ownReaper.dispose()
