@@ -72,6 +72,42 @@ describe('validateAssignment', () => {
     })
   })
 
+  it('keeps microseconds, and orders the bounds by them', () => {
+    expect(
+      validateAssignment({
+        vehicleId: 'V1',
+        meterId: 'M1',
+        validFrom: '2026-01-01T00:00:00.123456Z',
+        validTo: '2026-01-01T00:00:00.123457Z',
+      }),
+    ).toEqual({
+      ok: true,
+      assignment: {
+        vehicleId: 'V1',
+        meterId: 'M1',
+        validFrom: '2026-01-01T00:00:00.123456Z',
+        validTo: '2026-01-01T00:00:00.123457Z',
+      },
+    })
+    const same = validateAssignment({
+      vehicleId: 'V1',
+      meterId: 'M1',
+      validFrom: '2026-01-01T00:00:00.123456Z',
+      validTo: '2026-01-01T01:00:00.123456+01:00',
+    })
+    expect(same).toEqual({ ok: false, issues: [{ field: 'validTo', reason: 'must be after validFrom' }] })
+  })
+
+  it.each([
+    ['validFrom', { validFrom: '9999-12-31T20:00:00-05:00' }],
+    ['validTo', { validFrom: '2026-01-01T00:00:00Z', validTo: '9999-12-31T20:00:00-05:00' }],
+    ['validFrom', { validFrom: '1970-01-01T00:30:00+01:00' }],
+  ])('refuses a %s outside the UTC years 1970 to 9999', (field, bounds) => {
+    const r = validateAssignment({ vehicleId: 'V1', meterId: 'M1', ...bounds })
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.issues[0]?.field).toBe(field)
+  })
+
   it('rejects an interval that ends before it starts', () => {
     const r = validateAssignment({
       vehicleId: 'V1',

@@ -9,7 +9,7 @@ import {
   type ReadingType,
   type VehicleReading,
 } from './schemas.js'
-import { parseTimestamp } from './timestamp.js'
+import { compareTimestamps, parseTimestamp, type ParsedTimestamp } from './timestamp.js'
 
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => parseTimestamp(value).ok)
 
@@ -101,7 +101,7 @@ function schemaIssues(checker: TypeCheck<TSchema>, value: unknown): ValidationIs
   return issues
 }
 
-function timeIssue(field: string, raw: string, rules: TimeRules): { iso: string } | ValidationIssue {
+function timeIssue(field: string, raw: string, rules: TimeRules): ParsedTimestamp | ValidationIssue {
   const parsed = parseTimestamp(raw)
   if (!parsed.ok) return { field, reason: parsed.reason }
   const { nowMs, maxFutureSkewMs, maxAgeMs } = rules
@@ -119,7 +119,7 @@ function timeIssue(field: string, raw: string, rules: TimeRules): { iso: string 
       reason: `is older than the retention horizon (${Math.round(maxAgeMs / 86_400_000)} days)`,
     }
   }
-  return { iso: parsed.value.iso }
+  return parsed.value
 }
 
 /** Detects the type of one reading, validates it, and normalises its timestamp to UTC. */
@@ -168,7 +168,8 @@ export function validateAssignment(body: unknown): AssignmentResult {
   if (body.validTo !== undefined && body.validTo !== null) {
     const parsed = timeIssue('validTo', body.validTo, {})
     if ('reason' in parsed) return { ok: false, issues: [parsed] }
-    if (Date.parse(parsed.iso) <= Date.parse(from.iso)) {
+    // To the microsecond: both ends are stored as timestamptz, which keeps them.
+    if (compareTimestamps(parsed, from) <= 0) {
       return { ok: false, issues: [{ field: 'validTo', reason: 'must be after validFrom' }] }
     }
     to = parsed.iso
