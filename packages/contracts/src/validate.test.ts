@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { validateAssignment, validateReading } from './validate.js'
 
 const now = Date.parse('2026-06-01T12:00:00Z')
-const rules = { nowMs: now, maxFutureSkewMs: 300_000, maxAgeMs: 400 * 86_400_000 }
+const rules = { nowMs: now, maxFutureSkewMs: 300_000, oldestAllowedMs: Date.parse('2025-05-01T00:00:00Z') }
 const meter = { meterId: 'METER-001', kwhConsumedAc: 1.25, voltage: 231.4, timestamp: '2026-06-01T11:59:00Z' }
 const vehicle = {
   vehicleId: 'V1',
@@ -46,6 +46,7 @@ describe('validateReading', () => {
     [{ ...meter, timestamp: '2026-06-01T11:59:00' }, 'timestamp', ''],
     [{ ...meter, timestamp: '2026-06-01T12:06:00Z' }, 'timestamp', 'future'],
     [{ ...meter, timestamp: '2024-01-01T00:00:00Z' }, 'timestamp', 'retention'],
+    [{ ...meter, timestamp: '2025-04-30T23:59:59.999999Z' }, 'timestamp', '2025-05-01T00:00:00.000Z'],
     [[meter], 'body', 'object'],
     [null, 'body', 'object'],
   ])('rejects %j at %s', (body, field, reason) => {
@@ -55,6 +56,10 @@ describe('validateReading', () => {
       expect(r.issues[0]?.field).toBe(field)
       expect(r.issues[0]?.reason).toContain(reason)
     }
+  })
+
+  it('accepts a reading at the retention horizon itself', () => {
+    expect(validateReading({ ...meter, timestamp: '2025-05-01T00:00:00Z' }, rules).ok).toBe(true)
   })
 
   it('checks only the shape when no clock is given', () => {

@@ -25,12 +25,13 @@ export type ValidatedReading =
 
 export type ReadingResult = ({ ok: true } & ValidatedReading) | { ok: false; issues: ValidationIssue[] }
 
-/** Time rules; leave out `nowMs` to check shape only (the writer's re-validation of old messages). */
+/** Time rules; leave them out to check shape only. */
 export interface TimeRules {
+  /** With maxFutureSkewMs: readings later than nowMs + maxFutureSkewMs are refused. */
   nowMs?: number
   maxFutureSkewMs?: number
-  /** Readings older than this (relative to nowMs) are refused: past the retention horizon. */
-  maxAgeMs?: number
+  /** Readings before this instant are refused: past the retention horizon (see retentionCutoff). */
+  oldestAllowedMs?: number
 }
 
 const checkers = {
@@ -104,7 +105,7 @@ function schemaIssues(checker: TypeCheck<TSchema>, value: unknown): ValidationIs
 function timeIssue(field: string, raw: string, rules: TimeRules): ParsedTimestamp | ValidationIssue {
   const parsed = parseTimestamp(raw)
   if (!parsed.ok) return { field, reason: parsed.reason }
-  const { nowMs, maxFutureSkewMs, maxAgeMs } = rules
+  const { nowMs, maxFutureSkewMs, oldestAllowedMs } = rules
   if (
     nowMs !== undefined &&
     maxFutureSkewMs !== undefined &&
@@ -113,10 +114,10 @@ function timeIssue(field: string, raw: string, rules: TimeRules): ParsedTimestam
     const aheadS = Math.round((parsed.value.epochMs - nowMs) / 1000)
     return { field, reason: `is ${aheadS} s in the future (at most ${maxFutureSkewMs / 1000} s allowed)` }
   }
-  if (nowMs !== undefined && maxAgeMs !== undefined && parsed.value.epochMs < nowMs - maxAgeMs) {
+  if (oldestAllowedMs !== undefined && parsed.value.epochMs < oldestAllowedMs) {
     return {
       field,
-      reason: `is older than the retention horizon (${Math.round(maxAgeMs / 86_400_000)} days)`,
+      reason: `is before the retention horizon (${new Date(oldestAllowedMs).toISOString()})`,
     }
   }
   return parsed.value

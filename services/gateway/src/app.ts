@@ -15,6 +15,7 @@ import batchRoutes from './routes/batch.js'
 import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
 import metricsRoutes from './routes/metrics.js'
+import type { Clock, ReadingTimeOptions } from './time-rules.js'
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
   return {
@@ -24,8 +25,15 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerO
   }
 }
 
+export interface AppOverrides {
+  logger?: FastifyServerOptions['logger']
+  /** The clock, in epoch ms (default Date.now): timestamp rules, receivedAt, rate-limit windows. */
+  now?: Clock
+}
+
 /** Builds the gateway without listening: plugins first, then routes, in boot order. */
-export async function buildApp(config: Config, overrides: { logger?: FastifyServerOptions['logger'] } = {}) {
+export async function buildApp(config: Config, overrides: AppOverrides = {}) {
+  const now = overrides.now ?? Date.now
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
     bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
@@ -34,8 +42,12 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
-  const maxAgeMs = config.INGEST_MAX_AGE_DAYS * 86_400_000
-  const ingest = { maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_MS, maxAgeMs }
+  const time: ReadingTimeOptions = {
+    now,
+    maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_MS,
+    retentionMonths: config.HISTORY_RETENTION_MONTHS,
+    retentionMarginMs: config.INGEST_RETENTION_MARGIN_MS,
+  }
 
   await app.register(metrics, { processMetrics: config.METRICS_PROCESS })
   await app.register(errorHandler, { retryAfterS: config.RETRY_AFTER_S })
@@ -59,6 +71,7 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
     maxInFlightFlushes: config.KAFKA_MAX_IN_FLIGHT_FLUSHES,
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
     ackTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    now,
   })
 
   await app.register(healthRoutes)
@@ -72,9 +85,9 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
         fleetMax: config.RATE_LIMIT_FLEET_MAX,
         windowMs: config.RATE_LIMIT_WINDOW_MS,
       })
-      await v1.register(ingestRoutes, { ...ingest, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+      await v1.register(ingestRoutes, { time, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
       await v1.register(batchRoutes, {
-        ...ingest,
+        time,
         maxItems: config.INGEST_BATCH_MAX_ITEMS,
         bodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES,
       })

@@ -50,7 +50,16 @@ export const ConfigSchema = Type.Object({
   INGEST_BODY_LIMIT_BYTES: Int(16_384, 256, 'Body limit of single-reading and assignment requests'),
   INGEST_BATCH_BODY_LIMIT_BYTES: Int(4 * 1024 * 1024, 256, 'Body limit of batch requests'),
   INGEST_MAX_FUTURE_SKEW_MS: Int(300_000, 0, 'Timestamps further ahead of the clock are refused'),
-  INGEST_MAX_AGE_DAYS: Int(400, 1, 'Retention horizon: older timestamps are refused'),
+  HISTORY_RETENTION_MONTHS: Int(
+    13,
+    1,
+    "Months kept besides the current one (the writer's setting): readings it would expire are refused",
+  ),
+  INGEST_RETENTION_MARGIN_MS: Int(
+    3_600_000,
+    0,
+    'The retention horizon is taken this far ahead of the clock, so an accepted reading cannot expire on its way',
+  ),
 
   RATE_LIMIT_MAX: Int(600, 1, 'Requests per window and device token'),
   RATE_LIMIT_FLEET_MAX: Int(0, 0, 'Requests per window and fleet token; 0 = unlimited'),
@@ -77,6 +86,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
       problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
+    }
+    // Between its validation and its envelope's receivedAt a reading waits at most the send deadline
+    // (plus the linger); the writer judges expiry by receivedAt.
+    if (config.INGEST_RETENTION_MARGIN_MS < config.KAFKA_SEND_TIMEOUT_MS + config.KAFKA_LINGER_MS) {
+      problems.push('INGEST_RETENTION_MARGIN_MS: must be at least KAFKA_SEND_TIMEOUT_MS + KAFKA_LINGER_MS')
     }
     return problems
   })

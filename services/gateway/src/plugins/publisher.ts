@@ -16,6 +16,8 @@ export interface PublisherOptions {
   sendTimeoutMs: number
   /** Broker-side wait for the in-sync replicas' acknowledgement. */
   ackTimeoutMs: number
+  /** The clock of the envelopes' receivedAt, in epoch ms. */
+  now: () => number
 }
 
 export interface Publisher {
@@ -50,7 +52,7 @@ export default fp(
           partitionsOf: kafka.partitionsOf,
           maxPerMessage: opts.messageMaxReadings,
           packing: opts.packing,
-          receivedAt: new Date().toISOString(),
+          receivedAt: new Date(opts.now()).toISOString(),
         })
         if (!packed.ok) throw new UnknownTopicError(`partition count of ${packed.topic} unknown`)
         metrics.flushReadings.observe(records.length)

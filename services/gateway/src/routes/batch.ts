@@ -6,12 +6,11 @@ import { BatchAllRejected, BatchNotArray, BatchTooLarge, DeviceForbidden, withIs
 import { MalformedLine, parseNdjson } from '../ndjson.js'
 import { readingRecord, type OutRecord } from '../publish/pack.js'
 import { BatchAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
-import { timeRules } from './ingest.js'
+import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
 export interface BatchRouteOptions {
+  time: ReadingTimeOptions
   maxItems: number
-  maxFutureSkewMs: number
-  maxAgeMs: number
   bodyLimitBytes: number
 }
 
@@ -59,7 +58,7 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
       const body: unknown = req.body
       if (!Array.isArray(body)) throw new BatchNotArray()
       if (body.length > opts.maxItems) throw new BatchTooLarge(body.length, opts.maxItems)
-      const rules = timeRules(opts)
+      const rules = readingTimeRules(opts.time)
       const principal = req.principal!
       const records: OutRecord[] = []
       const rejected: Rejected[] = []
