@@ -1,6 +1,7 @@
 import { topicNames } from '@energy-ingest/contracts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { ServerOptions } from 'node:http'
 import { fleetTokens, tokenSecret, type Config } from './config.js'
 import auth from './plugins/auth.js'
 import bodyParsers from './plugins/body-parsers.js'
@@ -31,11 +32,41 @@ export interface AppOverrides {
   now?: Clock
 }
 
+/**
+ * Timeouts of the HTTP server, so a slow or silent client cannot hold a connection for ever. Node
+ * checks the headers and request timeouts every connectionsCheckingInterval (30 s by default, which
+ * would let a 10 s headers timeout run to 40 s): here every second, or every half headers timeout.
+ */
+export function httpTimeouts(
+  config: Pick<
+    Config,
+    | 'HTTP_HEADERS_TIMEOUT_MS'
+    | 'HTTP_REQUEST_TIMEOUT_MS'
+    | 'HTTP_KEEP_ALIVE_TIMEOUT_MS'
+    | 'HTTP_CONNECTION_TIMEOUT_MS'
+  >,
+) {
+  return {
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(
+        1,
+        Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
+      ),
+    },
+  } satisfies FastifyServerOptions & { http: ServerOptions }
+}
+
 /** Builds the gateway without listening: plugins first, then routes, in boot order. */
 export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   const now = overrides.now ?? Date.now
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
+    ...httpTimeouts(config),
     bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
     // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (DESIGN §3).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

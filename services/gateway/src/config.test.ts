@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(c.KAFKA_PACKING).toBe('partition')
     expect(c.HISTORY_RETENTION_MONTHS).toBe(13)
     expect(c.INGEST_RETENTION_MARGIN_MS).toBe(3_600_000)
+    expect([c.HTTP_HEADERS_TIMEOUT_MS, c.HTTP_REQUEST_TIMEOUT_MS]).toEqual([10_000, 30_000])
+    expect([c.HTTP_KEEP_ALIVE_TIMEOUT_MS, c.HTTP_CONNECTION_TIMEOUT_MS]).toEqual([72_000, 90_000])
   })
 
   it('converts numbers and booleans and ignores unrelated variables', () => {
@@ -32,6 +34,9 @@ describe('loadConfig', () => {
     [{ INGEST_TOKEN_SECRET: 'short' }, 'INGEST_TOKEN_SECRET'],
     [{ HISTORY_RETENTION_MONTHS: '0' }, 'HISTORY_RETENTION_MONTHS'],
     [{ INGEST_RETENTION_MARGIN_MS: '1000' }, 'INGEST_RETENTION_MARGIN_MS'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '40000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
+    [{ HTTP_CONNECTION_TIMEOUT_MS: '2000' }, 'HTTP_CONNECTION_TIMEOUT_MS'],
+    [{ HTTP_CONNECTION_TIMEOUT_MS: '60000' }, 'HTTP_CONNECTION_TIMEOUT_MS'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig({ ...secret, ...env })).toThrow(ConfigError)
     expect(() => loadConfig({ ...secret, ...env })).toThrow(name)

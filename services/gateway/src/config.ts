@@ -13,6 +13,10 @@ export const ConfigSchema = Type.Object({
     { default: 'info', description: 'pino level' },
   ),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+  HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 1, 'A request whose headers have not all arrived by then gets 408'),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'A request whose body has not all arrived by then gets 408'),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 1, 'An idle keep-alive connection is closed after this long'),
+  HTTP_CONNECTION_TIMEOUT_MS: Int(90_000, 1, 'A socket without any traffic for this long is destroyed'),
 
   KAFKA_BROKERS: Type.String({
     default: '127.0.0.1:9092',
@@ -83,6 +87,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       } else if (config.INGEST_TOKEN_SECRET !== '' && config.INGEST_TOKEN_SECRET.length < 16) {
         problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
       }
+    }
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS')
+    }
+    // A request waiting for Kafka's acknowledgement sends nothing; its socket must outlive that wait.
+    if (config.HTTP_CONNECTION_TIMEOUT_MS <= config.KAFKA_SEND_TIMEOUT_MS + config.KAFKA_LINGER_MS) {
+      problems.push('HTTP_CONNECTION_TIMEOUT_MS: must exceed KAFKA_SEND_TIMEOUT_MS + KAFKA_LINGER_MS')
+    }
+    if (config.HTTP_CONNECTION_TIMEOUT_MS <= config.HTTP_KEEP_ALIVE_TIMEOUT_MS) {
+      problems.push('HTTP_CONNECTION_TIMEOUT_MS: must exceed HTTP_KEEP_ALIVE_TIMEOUT_MS')
     }
     if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
       problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
