@@ -112,9 +112,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
       await v1.register(bodyParsers)
       await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
       await v1.register(tokenRateLimit, {
-        deviceMax: config.RATE_LIMIT_MAX,
-        fleetMax: config.RATE_LIMIT_FLEET_MAX,
+        deviceRequests: config.RATE_LIMIT_MAX,
+        deviceReadings: config.RATE_LIMIT_READINGS_MAX,
+        fleetRequests: config.RATE_LIMIT_FLEET_MAX,
+        fleetReadings: config.RATE_LIMIT_FLEET_READINGS_MAX,
         windowMs: config.RATE_LIMIT_WINDOW_MS,
+        now,
       })
       await v1.register(ingestRoutes, { time, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
       await v1.register(batchRoutes, {

@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     [{ HTTP_HEADERS_TIMEOUT_MS: '40000' }, 'HTTP_HEADERS_TIMEOUT_MS'],
     [{ HTTP_CONNECTION_TIMEOUT_MS: '2000' }, 'HTTP_CONNECTION_TIMEOUT_MS'],
     [{ HTTP_CONNECTION_TIMEOUT_MS: '60000' }, 'HTTP_CONNECTION_TIMEOUT_MS'],
+    [{ RATE_LIMIT_READINGS_MAX: '4999' }, 'RATE_LIMIT_READINGS_MAX'],
+    [{ RATE_LIMIT_FLEET_READINGS_MAX: '100' }, 'RATE_LIMIT_FLEET_READINGS_MAX'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig({ ...secret, ...env })).toThrow(ConfigError)
     expect(() => loadConfig({ ...secret, ...env })).toThrow(name)

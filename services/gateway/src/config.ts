@@ -66,7 +66,9 @@ export const ConfigSchema = Type.Object({
   ),
 
   RATE_LIMIT_MAX: Int(600, 1, 'Requests per window and device token'),
+  RATE_LIMIT_READINGS_MAX: Int(20_000, 0, 'Readings per window and device token; 0 = unlimited'),
   RATE_LIMIT_FLEET_MAX: Int(0, 0, 'Requests per window and fleet token; 0 = unlimited'),
+  RATE_LIMIT_FLEET_READINGS_MAX: Int(0, 0, 'Readings per window and fleet token; 0 = unlimited'),
   RATE_LIMIT_WINDOW_MS: Int(60_000, 1, 'Rate-limit window'),
   METRICS_PROCESS: Type.Boolean({ default: true, description: 'Export process/runtime metrics too' }),
 })
@@ -97,6 +99,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     if (config.HTTP_CONNECTION_TIMEOUT_MS <= config.HTTP_KEEP_ALIVE_TIMEOUT_MS) {
       problems.push('HTTP_CONNECTION_TIMEOUT_MS: must exceed HTTP_KEEP_ALIVE_TIMEOUT_MS')
+    }
+    // A full batch must fit in a readings budget, or it would be refused for ever.
+    for (const name of ['RATE_LIMIT_READINGS_MAX', 'RATE_LIMIT_FLEET_READINGS_MAX'] as const) {
+      if (config[name] > 0 && config[name] < config.INGEST_BATCH_MAX_ITEMS) {
+        problems.push(`${name}: must be 0 (unlimited) or at least INGEST_BATCH_MAX_ITEMS`)
+      }
     }
     if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
       problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')

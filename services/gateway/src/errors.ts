@@ -35,7 +35,7 @@ export const DeviceForbidden = createError(
 )
 export const RateLimited = createError(
   'INGEST_RATE_LIMITED',
-  'rate limit: %s requests per %s ms exceeded',
+  'rate limit: %s per %s ms exceeded for this token; retry in %s s',
   429,
 )
 export const KafkaUnavailable = createError(

@@ -27,7 +27,7 @@ function itemPath(index: number, field: string): string {
 /** POST /ingest/batch: a JSON array or NDJSON of readings; each item is validated on its own. */
 export default async function batchRoutes(fastify: FastifyInstance, opts: BatchRouteOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { metrics, publisher, tokens } = app
+  const { metrics, publisher, rateLimit, tokens } = app
   // Only this route takes NDJSON: elsewhere it is a 415.
   app.addContentTypeParser(
     'application/x-ndjson',
@@ -58,8 +58,10 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
       const body: unknown = req.body
       if (!Array.isArray(body)) throw new BatchNotArray()
       if (body.length > opts.maxItems) throw new BatchTooLarge(body.length, opts.maxItems)
-      const rules = readingTimeRules(opts.time)
       const principal = req.principal!
+      // Every item counts, valid or not: a batch of 5,000 is 5,000 readings of the token's budget.
+      rateLimit.chargeReadings(principal, body.length)
+      const rules = readingTimeRules(opts.time)
       const records: OutRecord[] = []
       const rejected: Rejected[] = []
       const counts = { meter: 0, vehicle: 0 }

@@ -14,7 +14,7 @@ export interface IngestRouteOptions {
 /** POST /ingest: one reading, meter or vehicle, in either payload style. */
 export default async function ingestRoutes(fastify: FastifyInstance, opts: IngestRouteOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { metrics, publisher, tokens } = app
+  const { metrics, publisher, rateLimit, tokens } = app
   app.post(
     '/ingest',
     {
@@ -34,6 +34,7 @@ export default async function ingestRoutes(fastify: FastifyInstance, opts: Inges
       },
     },
     async (req, reply) => {
+      rateLimit.chargeReadings(req.principal!, 1)
       const result = validateReading(req.body, readingTimeRules(opts.time))
       if (!result.ok) {
         const detected = detectReadingType(req.body)
