@@ -78,10 +78,18 @@ export default fp(
     })
     new Gauge({
       name: 'gateway_kafka_pending_readings',
-      help: 'Readings waiting for or in a flush',
+      help: 'Readings waiting for or in a flush (in a flush until its send settles, even past its deadline)',
       registers: [metrics.registry],
       collect() {
         this.set(batcher.pending)
+      },
+    })
+    new Gauge({
+      name: 'gateway_kafka_sends_in_flight',
+      help: 'sendBatch calls not settled yet',
+      registers: [metrics.registry],
+      collect() {
+        this.set(batcher.inFlight)
       },
     })
 
