@@ -123,7 +123,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
       await v1.register(batchRoutes, {
         time,
         maxItems: config.INGEST_BATCH_MAX_ITEMS,
-        bodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES,
+        maxItemBytes: config.INGEST_BATCH_ITEM_MAX_BYTES,
+        maxUnreadable: config.INGEST_BATCH_MAX_UNREADABLE,
       })
       await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
     },

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(c.INGEST_BATCH_MAX_ITEMS).toBe(5000)
     expect(c.INGEST_MAX_FUTURE_SKEW_MS).toBe(300_000)
     expect(c.KAFKA_PACKING).toBe('partition')
+    expect([c.INGEST_BATCH_ITEM_MAX_BYTES, c.INGEST_BATCH_MAX_UNREADABLE]).toEqual([1024, 10])
     expect(c.HISTORY_RETENTION_MONTHS).toBe(13)
     expect(c.INGEST_RETENTION_MARGIN_MS).toBe(3_600_000)
     expect([c.HTTP_HEADERS_TIMEOUT_MS, c.HTTP_REQUEST_TIMEOUT_MS]).toEqual([10_000, 30_000])

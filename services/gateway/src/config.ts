@@ -52,7 +52,12 @@ export const ConfigSchema = Type.Object({
   }),
   INGEST_BATCH_MAX_ITEMS: Int(5000, 1, 'Readings per batch request at most'),
   INGEST_BODY_LIMIT_BYTES: Int(16_384, 256, 'Body limit of single-reading and assignment requests'),
-  INGEST_BATCH_BODY_LIMIT_BYTES: Int(4 * 1024 * 1024, 256, 'Body limit of batch requests'),
+  INGEST_BATCH_ITEM_MAX_BYTES: Int(
+    1024,
+    256,
+    'Bytes one batch item may take; with INGEST_BATCH_MAX_ITEMS it sizes the batch body limit',
+  ),
+  INGEST_BATCH_MAX_UNREADABLE: Int(10, 1, 'A batch is refused (400) at this many items that are not JSON'),
   INGEST_MAX_FUTURE_SKEW_MS: Int(300_000, 0, 'Timestamps further ahead of the clock are refused'),
   HISTORY_RETENTION_MONTHS: Int(
     13,
