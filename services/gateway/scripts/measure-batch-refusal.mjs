@@ -5,7 +5,7 @@
 //   node services/gateway/scripts/measure-batch-refusal.mjs [runs=5]
 // Needs `tsc -p tsconfig.build.json` in packages/contracts, packages/service-kit and services/gateway.
 import { Agent, request } from 'node:http'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp, loadConfig } from '@energy-ingest/gateway'
 
 const runs = Number(process.argv[2] ?? 5)

@@ -41,8 +41,11 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
       schema: {
         summary: 'Ingest a batch of readings',
         description:
-          `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings. ` +
+          `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings ` +
+          `of at most ${opts.maxItemBytes} bytes each (body limit ${batchBodyLimitBytes(opts)} bytes). ` +
           'Valid items are published; invalid ones are listed with their index. 400 when none is valid. ' +
+          `The body is read as it arrives and refused at item ${opts.maxItems + 1} (413), ` +
+          `at the ${opts.maxUnreadable}th line that is not JSON or is too long (400), or at broken JSON in an array (400). ` +
           'A device token may only post its own readings (403 otherwise, nothing published).',
         tags: ['ingest'],
         consumes: ['application/json', 'application/x-ndjson'],
