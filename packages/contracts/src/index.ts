@@ -1,5 +1,6 @@
 export * from './schemas.js'
 export * from './timestamp.js'
+export * from './retention.js'
 export * from './validate.js'
 export * from './topics.js'
 export * from './envelope.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseTimestamp } from './timestamp.js'
+import { compareTimestamps, parseTimestamp } from './timestamp.js'
 
 describe('parseTimestamp', () => {
   it.each([
@@ -25,11 +25,49 @@ describe('parseTimestamp', () => {
     ['2026-01-01T00:00:00.1234567Z', 'microsecond'],
     ['2026-01-01T00:00:00+24:00', 'offset'],
     ['1969-12-31T23:59:59Z', '1970'],
+    ['0070-01-01T00:00:00Z', '1970'],
+    // Year 1970 as written, 1969 in UTC.
+    ['1970-01-01T00:30:00+01:00', '1970'],
+    // Year 9999 as written, 10000 in UTC.
+    ['9999-12-31T20:00:00-05:00', '9999'],
     ['yesterday', 'RFC 3339'],
   ])('rejects %s', (input, reason) => {
     const r = parseTimestamp(input)
     expect(r.ok).toBe(false)
     if (!r.ok) expect(r.reason).toContain(reason)
+  })
+})
+
+describe('parseTimestamp, range', () => {
+  it('accepts the first and the last instant of years 1970 to 9999 in UTC', () => {
+    expect(parseTimestamp('1970-01-01T01:00:00+01:00')).toEqual({
+      ok: true,
+      value: { iso: '1970-01-01T00:00:00.000Z', epochMs: 0 },
+    })
+    expect(parseTimestamp('9999-12-31T23:59:59.999999Z')).toEqual({
+      ok: true,
+      value: { iso: '9999-12-31T23:59:59.999999Z', epochMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999) },
+    })
+  })
+})
+
+describe('compareTimestamps', () => {
+  const t = (s: string) => {
+    const r = parseTimestamp(s)
+    if (!r.ok) throw new Error(r.reason)
+    return r.value
+  }
+
+  it('orders instants down to the microsecond', () => {
+    expect(
+      compareTimestamps(t('2026-01-01T00:00:00.123456Z'), t('2026-01-01T00:00:00.123457Z')),
+    ).toBeLessThan(0)
+    expect(
+      compareTimestamps(t('2026-01-01T00:00:00.123457Z'), t('2026-01-01T00:00:00.123456Z')),
+    ).toBeGreaterThan(0)
+    expect(compareTimestamps(t('2026-01-01T00:00:00.123Z'), t('2026-01-01T00:00:00.123001Z'))).toBeLessThan(0)
+    expect(compareTimestamps(t('2026-01-01T01:00:00.5+01:00'), t('2026-01-01T00:00:00.500000Z'))).toBe(0)
+    expect(compareTimestamps(t('2026-01-01T00:00:00.999999Z'), t('2026-01-01T00:00:01Z'))).toBeLessThan(0)
   })
 })
 

@@ -14,6 +14,9 @@ export interface ParsedTimestamp {
   iso: string
 }
 
+/** First instant after the year 9999 (UTC): the four-digit years are all a timestamp may name. */
+const END_OF_9999_MS = Date.UTC(10_000, 0, 1)
+
 export type TimestampResult = { ok: true; value: ParsedTimestamp } | { ok: false; reason: string }
 
 function daysInMonth(year: number, month: number): number {
@@ -63,7 +66,10 @@ function parse(input: string): TimestampResult {
   if (/[1-9]/.test(fraction.slice(6))) return { ok: false, reason: 'more precise than a microsecond' }
   const micros = fraction.slice(0, 6).padEnd(6, '0')
   const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000
-  if (!Number.isFinite(wholeMs) || year < 1970) return { ok: false, reason: 'before 1970' }
+  // The range is that of the UTC instant, not of the digits: an offset can move either end across it.
+  // (Date.UTC also reads years 0-99 as 1900-1999, hence the check of the digits as well.)
+  if (year < 1970 || !(wholeMs >= 0)) return { ok: false, reason: 'before 1970 (UTC)' }
+  if (wholeMs >= END_OF_9999_MS) return { ok: false, reason: 'after 9999 (UTC)' }
   // Already UTC: the validated digits are the normal form, and toISOString() is the slowest step here.
   const base =
     offsetMinutes === 0
@@ -71,4 +77,15 @@ function parse(input: string): TimestampResult {
       : new Date(wholeMs).toISOString().slice(0, 19)
   const frac = micros.endsWith('000') ? micros.slice(0, 3) : micros
   return { ok: true, value: { epochMs: wholeMs + Number(micros.slice(0, 3)), iso: `${base}.${frac}Z` } }
+}
+
+/** Microseconds past `epochMs` (0–999), read from the normal form's fraction. */
+function microsPastMs(t: ParsedTimestamp): number {
+  const fraction = t.iso.slice(t.iso.lastIndexOf('.') + 1, -1)
+  return fraction.length > 3 ? Number(fraction.slice(3)) : 0
+}
+
+/** Orders two parsed timestamps to the microsecond: negative, zero or positive. */
+export function compareTimestamps(a: ParsedTimestamp, b: ParsedTimestamp): number {
+  return a.epochMs - b.epochMs || microsPastMs(a) - microsPastMs(b)
 }

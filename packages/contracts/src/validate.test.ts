@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { validateAssignment, validateReading } from './validate.js'
 
 const now = Date.parse('2026-06-01T12:00:00Z')
-const rules = { nowMs: now, maxFutureSkewMs: 300_000, maxAgeMs: 400 * 86_400_000 }
+const rules = { nowMs: now, maxFutureSkewMs: 300_000, oldestAllowedMs: Date.parse('2025-05-01T00:00:00Z') }
 const meter = { meterId: 'METER-001', kwhConsumedAc: 1.25, voltage: 231.4, timestamp: '2026-06-01T11:59:00Z' }
 const vehicle = {
   vehicleId: 'V1',
@@ -46,6 +46,7 @@ describe('validateReading', () => {
     [{ ...meter, timestamp: '2026-06-01T11:59:00' }, 'timestamp', ''],
     [{ ...meter, timestamp: '2026-06-01T12:06:00Z' }, 'timestamp', 'future'],
     [{ ...meter, timestamp: '2024-01-01T00:00:00Z' }, 'timestamp', 'retention'],
+    [{ ...meter, timestamp: '2025-04-30T23:59:59.999999Z' }, 'timestamp', '2025-05-01T00:00:00.000Z'],
     [[meter], 'body', 'object'],
     [null, 'body', 'object'],
   ])('rejects %j at %s', (body, field, reason) => {
@@ -55,6 +56,10 @@ describe('validateReading', () => {
       expect(r.issues[0]?.field).toBe(field)
       expect(r.issues[0]?.reason).toContain(reason)
     }
+  })
+
+  it('accepts a reading at the retention horizon itself', () => {
+    expect(validateReading({ ...meter, timestamp: '2025-05-01T00:00:00Z' }, rules).ok).toBe(true)
   })
 
   it('checks only the shape when no clock is given', () => {
@@ -70,6 +75,42 @@ describe('validateAssignment', () => {
       ok: true,
       assignment: { vehicleId: 'V1', meterId: 'M1', validFrom: '2026-01-01T00:00:00.000Z', validTo: null },
     })
+  })
+
+  it('keeps microseconds, and orders the bounds by them', () => {
+    expect(
+      validateAssignment({
+        vehicleId: 'V1',
+        meterId: 'M1',
+        validFrom: '2026-01-01T00:00:00.123456Z',
+        validTo: '2026-01-01T00:00:00.123457Z',
+      }),
+    ).toEqual({
+      ok: true,
+      assignment: {
+        vehicleId: 'V1',
+        meterId: 'M1',
+        validFrom: '2026-01-01T00:00:00.123456Z',
+        validTo: '2026-01-01T00:00:00.123457Z',
+      },
+    })
+    const same = validateAssignment({
+      vehicleId: 'V1',
+      meterId: 'M1',
+      validFrom: '2026-01-01T00:00:00.123456Z',
+      validTo: '2026-01-01T01:00:00.123456+01:00',
+    })
+    expect(same).toEqual({ ok: false, issues: [{ field: 'validTo', reason: 'must be after validFrom' }] })
+  })
+
+  it.each([
+    ['validFrom', { validFrom: '9999-12-31T20:00:00-05:00' }],
+    ['validTo', { validFrom: '2026-01-01T00:00:00Z', validTo: '9999-12-31T20:00:00-05:00' }],
+    ['validFrom', { validFrom: '1970-01-01T00:30:00+01:00' }],
+  ])('refuses a %s outside the UTC years 1970 to 9999', (field, bounds) => {
+    const r = validateAssignment({ vehicleId: 'V1', meterId: 'M1', ...bounds })
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.issues[0]?.field).toBe(field)
   })
 
   it('rejects an interval that ends before it starts', () => {

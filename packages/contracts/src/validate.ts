@@ -9,7 +9,7 @@ import {
   type ReadingType,
   type VehicleReading,
 } from './schemas.js'
-import { parseTimestamp } from './timestamp.js'
+import { compareTimestamps, parseTimestamp, type ParsedTimestamp } from './timestamp.js'
 
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => parseTimestamp(value).ok)
 
@@ -25,12 +25,13 @@ export type ValidatedReading =
 
 export type ReadingResult = ({ ok: true } & ValidatedReading) | { ok: false; issues: ValidationIssue[] }
 
-/** Time rules; leave out `nowMs` to check shape only (the writer's re-validation of old messages). */
+/** Time rules; leave them out to check shape only. */
 export interface TimeRules {
+  /** With maxFutureSkewMs: readings later than nowMs + maxFutureSkewMs are refused. */
   nowMs?: number
   maxFutureSkewMs?: number
-  /** Readings older than this (relative to nowMs) are refused: past the retention horizon. */
-  maxAgeMs?: number
+  /** Readings before this instant are refused: past the retention horizon (see retentionCutoff). */
+  oldestAllowedMs?: number
 }
 
 const checkers = {
@@ -101,10 +102,10 @@ function schemaIssues(checker: TypeCheck<TSchema>, value: unknown): ValidationIs
   return issues
 }
 
-function timeIssue(field: string, raw: string, rules: TimeRules): { iso: string } | ValidationIssue {
+function timeIssue(field: string, raw: string, rules: TimeRules): ParsedTimestamp | ValidationIssue {
   const parsed = parseTimestamp(raw)
   if (!parsed.ok) return { field, reason: parsed.reason }
-  const { nowMs, maxFutureSkewMs, maxAgeMs } = rules
+  const { nowMs, maxFutureSkewMs, oldestAllowedMs } = rules
   if (
     nowMs !== undefined &&
     maxFutureSkewMs !== undefined &&
@@ -113,13 +114,13 @@ function timeIssue(field: string, raw: string, rules: TimeRules): { iso: string 
     const aheadS = Math.round((parsed.value.epochMs - nowMs) / 1000)
     return { field, reason: `is ${aheadS} s in the future (at most ${maxFutureSkewMs / 1000} s allowed)` }
   }
-  if (nowMs !== undefined && maxAgeMs !== undefined && parsed.value.epochMs < nowMs - maxAgeMs) {
+  if (oldestAllowedMs !== undefined && parsed.value.epochMs < oldestAllowedMs) {
     return {
       field,
-      reason: `is older than the retention horizon (${Math.round(maxAgeMs / 86_400_000)} days)`,
+      reason: `is before the retention horizon (${new Date(oldestAllowedMs).toISOString()})`,
     }
   }
-  return { iso: parsed.value.iso }
+  return parsed.value
 }
 
 /** Detects the type of one reading, validates it, and normalises its timestamp to UTC. */
@@ -168,7 +169,8 @@ export function validateAssignment(body: unknown): AssignmentResult {
   if (body.validTo !== undefined && body.validTo !== null) {
     const parsed = timeIssue('validTo', body.validTo, {})
     if ('reason' in parsed) return { ok: false, issues: [parsed] }
-    if (Date.parse(parsed.iso) <= Date.parse(from.iso)) {
+    // To the microsecond: both ends are stored as timestamptz, which keeps them.
+    if (compareTimestamps(parsed, from) <= 0) {
       return { ok: false, issues: [{ field: 'validTo', reason: 'must be after validFrom' }] }
     }
     to = parsed.iso

@@ -55,13 +55,5 @@ export function monthsOf(epochMs: Iterable<number>): Date[] {
   return [...seen].sort((a, b) => a - b).map((ms) => new Date(ms))
 }
 
-/**
- * Start of the oldest month kept under a retention of `retentionMonths`: the current month and the
- * `retentionMonths` months before it are kept; partitions ending on or before this instant are dropped.
- */
-export function retentionCutoff(now: Date, retentionMonths: number): Date {
-  if (!Number.isInteger(retentionMonths) || retentionMonths < 1) {
-    throw new RangeError('retentionMonths must be an integer >= 1')
-  }
-  return monthStart(now, -retentionMonths)
-}
+// The retention horizon lives in contracts, where the gateway reads it too; re-exported for db's users.
+export { retentionCutoff } from '@energy-ingest/contracts'

@@ -1,6 +1,7 @@
 import { topicNames } from '@energy-ingest/contracts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { ServerOptions } from 'node:http'
 import { fleetTokens, tokenSecret, type Config } from './config.js'
 import auth from './plugins/auth.js'
 import bodyParsers from './plugins/body-parsers.js'
@@ -15,6 +16,7 @@ import batchRoutes from './routes/batch.js'
 import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
 import metricsRoutes from './routes/metrics.js'
+import type { Clock, ReadingTimeOptions } from './time-rules.js'
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
   return {
@@ -24,18 +26,59 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerO
   }
 }
 
+export interface AppOverrides {
+  logger?: FastifyServerOptions['logger']
+  /** The clock, in epoch ms (default Date.now): timestamp rules, receivedAt, rate-limit windows. */
+  now?: Clock
+}
+
+/**
+ * Timeouts of the HTTP server, so a slow or silent client cannot hold a connection for ever. Node
+ * checks the headers and request timeouts every connectionsCheckingInterval (30 s by default, which
+ * would let a 10 s headers timeout run to 40 s): here every second, or every half headers timeout.
+ */
+export function httpTimeouts(
+  config: Pick<
+    Config,
+    | 'HTTP_HEADERS_TIMEOUT_MS'
+    | 'HTTP_REQUEST_TIMEOUT_MS'
+    | 'HTTP_KEEP_ALIVE_TIMEOUT_MS'
+    | 'HTTP_CONNECTION_TIMEOUT_MS'
+  >,
+) {
+  return {
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(
+        1,
+        Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
+      ),
+    },
+  } satisfies FastifyServerOptions & { http: ServerOptions }
+}
+
 /** Builds the gateway without listening: plugins first, then routes, in boot order. */
-export async function buildApp(config: Config, overrides: { logger?: FastifyServerOptions['logger'] } = {}) {
+export async function buildApp(config: Config, overrides: AppOverrides = {}) {
+  const now = overrides.now ?? Date.now
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
+    ...httpTimeouts(config),
     bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
     // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (DESIGN §3).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
-  const maxAgeMs = config.INGEST_MAX_AGE_DAYS * 86_400_000
-  const ingest = { maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_MS, maxAgeMs }
+  const time: ReadingTimeOptions = {
+    now,
+    maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_MS,
+    retentionMonths: config.HISTORY_RETENTION_MONTHS,
+    retentionMarginMs: config.INGEST_RETENTION_MARGIN_MS,
+  }
 
   await app.register(metrics, { processMetrics: config.METRICS_PROCESS })
   await app.register(errorHandler, { retryAfterS: config.RETRY_AFTER_S })
@@ -59,6 +102,7 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
     maxInFlightFlushes: config.KAFKA_MAX_IN_FLIGHT_FLUSHES,
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
     ackTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    now,
   })
 
   await app.register(healthRoutes)
@@ -68,15 +112,19 @@ export async function buildApp(config: Config, overrides: { logger?: FastifyServ
       await v1.register(bodyParsers)
       await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
       await v1.register(tokenRateLimit, {
-        deviceMax: config.RATE_LIMIT_MAX,
-        fleetMax: config.RATE_LIMIT_FLEET_MAX,
+        deviceRequests: config.RATE_LIMIT_MAX,
+        deviceReadings: config.RATE_LIMIT_READINGS_MAX,
+        fleetRequests: config.RATE_LIMIT_FLEET_MAX,
+        fleetReadings: config.RATE_LIMIT_FLEET_READINGS_MAX,
         windowMs: config.RATE_LIMIT_WINDOW_MS,
+        now,
       })
-      await v1.register(ingestRoutes, { ...ingest, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+      await v1.register(ingestRoutes, { time, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
       await v1.register(batchRoutes, {
-        ...ingest,
+        time,
         maxItems: config.INGEST_BATCH_MAX_ITEMS,
-        bodyLimitBytes: config.INGEST_BATCH_BODY_LIMIT_BYTES,
+        maxItemBytes: config.INGEST_BATCH_ITEM_MAX_BYTES,
+        maxUnreadable: config.INGEST_BATCH_MAX_UNREADABLE,
       })
       await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
     },

@@ -13,6 +13,10 @@ export const ConfigSchema = Type.Object({
     { default: 'info', description: 'pino level' },
   ),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+  HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 1, 'A request whose headers have not all arrived by then gets 408'),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'A request whose body has not all arrived by then gets 408'),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 1, 'An idle keep-alive connection is closed after this long'),
+  HTTP_CONNECTION_TIMEOUT_MS: Int(90_000, 1, 'A socket without any traffic for this long is destroyed'),
 
   KAFKA_BROKERS: Type.String({
     default: '127.0.0.1:9092',
@@ -48,12 +52,28 @@ export const ConfigSchema = Type.Object({
   }),
   INGEST_BATCH_MAX_ITEMS: Int(5000, 1, 'Readings per batch request at most'),
   INGEST_BODY_LIMIT_BYTES: Int(16_384, 256, 'Body limit of single-reading and assignment requests'),
-  INGEST_BATCH_BODY_LIMIT_BYTES: Int(4 * 1024 * 1024, 256, 'Body limit of batch requests'),
+  INGEST_BATCH_ITEM_MAX_BYTES: Int(
+    1024,
+    256,
+    'Bytes one batch item may take; with INGEST_BATCH_MAX_ITEMS it sizes the batch body limit',
+  ),
+  INGEST_BATCH_MAX_UNREADABLE: Int(10, 1, 'A batch is refused (400) at this many items that are not JSON'),
   INGEST_MAX_FUTURE_SKEW_MS: Int(300_000, 0, 'Timestamps further ahead of the clock are refused'),
-  INGEST_MAX_AGE_DAYS: Int(400, 1, 'Retention horizon: older timestamps are refused'),
+  HISTORY_RETENTION_MONTHS: Int(
+    13,
+    1,
+    "Months kept besides the current one (the writer's setting): readings it would expire are refused",
+  ),
+  INGEST_RETENTION_MARGIN_MS: Int(
+    3_600_000,
+    0,
+    'The retention horizon is taken this far ahead of the clock, so an accepted reading cannot expire on its way',
+  ),
 
   RATE_LIMIT_MAX: Int(600, 1, 'Requests per window and device token'),
+  RATE_LIMIT_READINGS_MAX: Int(20_000, 0, 'Readings per window and device token; 0 = unlimited'),
   RATE_LIMIT_FLEET_MAX: Int(0, 0, 'Requests per window and fleet token; 0 = unlimited'),
+  RATE_LIMIT_FLEET_READINGS_MAX: Int(0, 0, 'Readings per window and fleet token; 0 = unlimited'),
   RATE_LIMIT_WINDOW_MS: Int(60_000, 1, 'Rate-limit window'),
   METRICS_PROCESS: Type.Boolean({ default: true, description: 'Export process/runtime metrics too' }),
 })
@@ -75,8 +95,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         problems.push('INGEST_TOKEN_SECRET: must be at least 16 characters')
       }
     }
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS')
+    }
+    // A request waiting for Kafka's acknowledgement sends nothing; its socket must outlive that wait.
+    if (config.HTTP_CONNECTION_TIMEOUT_MS <= config.KAFKA_SEND_TIMEOUT_MS + config.KAFKA_LINGER_MS) {
+      problems.push('HTTP_CONNECTION_TIMEOUT_MS: must exceed KAFKA_SEND_TIMEOUT_MS + KAFKA_LINGER_MS')
+    }
+    if (config.HTTP_CONNECTION_TIMEOUT_MS <= config.HTTP_KEEP_ALIVE_TIMEOUT_MS) {
+      problems.push('HTTP_CONNECTION_TIMEOUT_MS: must exceed HTTP_KEEP_ALIVE_TIMEOUT_MS')
+    }
+    // A full batch must fit in a readings budget, or it would be refused for ever.
+    for (const name of ['RATE_LIMIT_READINGS_MAX', 'RATE_LIMIT_FLEET_READINGS_MAX'] as const) {
+      if (config[name] > 0 && config[name] < config.INGEST_BATCH_MAX_ITEMS) {
+        problems.push(`${name}: must be 0 (unlimited) or at least INGEST_BATCH_MAX_ITEMS`)
+      }
+    }
     if (config.INGEST_BATCH_MAX_ITEMS > config.KAFKA_MAX_PENDING_READINGS) {
       problems.push('INGEST_BATCH_MAX_ITEMS: must not exceed KAFKA_MAX_PENDING_READINGS')
+    }
+    // Between its validation and its envelope's receivedAt a reading waits at most the send deadline
+    // (plus the linger); the writer judges expiry by receivedAt.
+    if (config.INGEST_RETENTION_MARGIN_MS < config.KAFKA_SEND_TIMEOUT_MS + config.KAFKA_LINGER_MS) {
+      problems.push('INGEST_RETENTION_MARGIN_MS: must be at least KAFKA_SEND_TIMEOUT_MS + KAFKA_LINGER_MS')
     }
     return problems
   })

@@ -16,8 +16,13 @@ export const BatchAllRejected = createError(
 )
 export const BatchTooLarge = createError(
   'INGEST_BATCH_TOO_MANY_ITEMS',
-  'body: has %s readings, at most %s are allowed per batch',
+  'body: has more than %s readings, the most a batch may hold',
   413,
+)
+export const BatchMalformed = createError(
+  'INGEST_BATCH_MALFORMED',
+  'body: %s unreadable items, giving up: %s',
+  400,
 )
 export const MalformedJson = createError('INGEST_MALFORMED_JSON', 'body: is not valid JSON (%s)', 400)
 export const EmptyBody = createError('INGEST_EMPTY_BODY', 'body: is empty', 400)
@@ -35,7 +40,7 @@ export const DeviceForbidden = createError(
 )
 export const RateLimited = createError(
   'INGEST_RATE_LIMITED',
-  'rate limit: %s requests per %s ms exceeded',
+  'rate limit: %s per %s ms exceeded for this token; retry in %s s',
   429,
 )
 export const KafkaUnavailable = createError(

@@ -1,4 +1,3 @@
-import { retentionCutoff } from '@energy-ingest/db'
 import type { TopicNames } from '@energy-ingest/contracts'
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
 import type { Pool } from 'pg'
@@ -132,7 +131,7 @@ export class TelemetryConsumer {
     const decoded = decodeBatch(kind, batch.messages, {
       topic: batch.topic,
       partition: batch.partition,
-      oldestAllowedMs: retentionCutoff(now(), this.opts.retentionMonths).getTime(),
+      retentionMonths: this.opts.retentionMonths,
       maxFutureSkewMs: this.opts.maxFutureSkewMs,
       now,
     })

@@ -5,7 +5,7 @@ import { decodeBatch, type DecodeContext, type MessageLike } from './decode.js'
 const ctx: DecodeContext = {
   topic: 'telemetry.meter.v1',
   partition: 3,
-  oldestAllowedMs: Date.parse('2025-10-01T00:00:00Z'),
+  retentionMonths: 8,
   maxFutureSkewMs: 300_000,
   now: () => new Date('2026-06-01T12:00:00Z'),
 }
@@ -72,6 +72,21 @@ describe('decodeBatch', () => {
       ['WRITER_INVALID_ITEM', 'voltage'],
       ['WRITER_READING_EXPIRED', 'older than the history retention'],
       ['WRITER_INVALID_ITEM', 'timestamp'],
+    ])
+  })
+
+  it("judges expiry by the envelope's receivedAt, not by the writer's clock", () => {
+    // Received in January, read in June (a backlog): the horizon is December, not May.
+    const value = encodeEnvelope({
+      v: 1,
+      type: 'meter',
+      receivedAt: '2026-01-15T00:00:00.000Z',
+      readings: [meter('M-1', '2025-12-01T00:00:00Z'), meter('M-2', '2025-11-30T23:59:59.999Z')],
+    })
+    const out = decodeBatch('meter', [message('6', value)], { ...ctx, retentionMonths: 1 })
+    expect(out.messages[0]!.rows.map((r) => r.meterId)).toEqual(['M-1'])
+    expect(out.deadLetters.map((d) => [d.code, d.payload])).toEqual([
+      ['WRITER_READING_EXPIRED', meter('M-2', '2025-11-30T23:59:59.999Z')],
     ])
   })
 

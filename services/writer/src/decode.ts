@@ -1,6 +1,7 @@
 import {
   decodeEnvelope,
   parseTimestamp,
+  retentionCutoff,
   validateAssignment,
   validateReading,
   SCHEMA_VERSION_HEADER,
@@ -48,8 +49,8 @@ export interface DecodedBatch<K extends TopicKind> {
 export interface DecodeContext {
   topic: string
   partition: number
-  /** Readings before this instant (the retention cutoff) are refused. */
-  oldestAllowedMs: number
+  /** Readings before retentionCutoff(receivedAt of their envelope, retentionMonths) are refused. */
+  retentionMonths: number
   maxFutureSkewMs: number
   now: () => Date
 }
@@ -100,6 +101,7 @@ export function decodeBatch<K extends TopicKind>(
       dead(WriterErrorCode.UNDECODABLE, `receivedAt ${receivedAt.reason}`, envelope)
       continue
     }
+    const oldestAllowedMs = retentionCutoff(new Date(receivedAt.value.epochMs), ctx.retentionMonths).getTime()
     const rows: RowsOf[K][] = []
     if (envelope.type === 'assignment') {
       for (const item of envelope.assignments as unknown[]) {
@@ -117,7 +119,7 @@ export function decodeBatch<K extends TopicKind>(
           dead(WriterErrorCode.INVALID_ITEM, 'invalid reading', item, r.issues)
         } else if (r.type !== kind) {
           dead(WriterErrorCode.WRONG_TOPIC, `a ${r.type} reading in a ${kind} envelope`, item)
-        } else if (Date.parse(r.reading.timestamp) < ctx.oldestAllowedMs) {
+        } else if (Date.parse(r.reading.timestamp) < oldestAllowedMs) {
           dead(WriterErrorCode.EXPIRED, 'older than the history retention', item)
         } else {
           rows.push({ ...r.reading, receivedAt: receivedAt.value.iso } as RowsOf[K])

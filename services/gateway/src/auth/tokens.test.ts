@@ -28,7 +28,7 @@ describe('device tokens', () => {
 describe('TokenVerifier.check', () => {
   it('recognises fleet tokens, which may post for anyone', () => {
     const check = verifier.check('Bearer fleet-token-2')
-    expect(check).toEqual({ ok: true, principal: { kind: 'fleet' } })
+    expect(check).toMatchObject({ ok: true, principal: { kind: 'fleet' } })
     if (check.ok) expect(verifier.mayPostFor(check.principal, 'vehicle', 'anything')).toBe(true)
   })
 
@@ -38,4 +38,46 @@ describe('TokenVerifier.check', () => {
       expect(verifier.check(header).ok).toBe(false)
     },
   )
+})
+
+/** The same 32 bytes, spelled with other values in the 2 unused low bits of the last character. */
+function respelled(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(token.at(-1)!)
+  return token.slice(0, -1) + alphabet[last ^ 1]
+}
+
+describe('one spelling per token', () => {
+  const token = deviceToken(secret, 'meter', 'M1')
+  const identity = (header: string) => {
+    const check = verifier.check(header)
+    return check.ok ? check.principal.identity : check.reason
+  }
+
+  it('gives every accepted spelling of the Authorization header the same identity', () => {
+    const id = identity(`Bearer ${token}`)
+    expect(id).toMatch(/^device:/)
+    expect(id).not.toContain(token)
+    for (const header of [`bearer ${token}`, `BEARER ${token}`, `Bearer   ${token}`, `Bearer ${token} `]) {
+      expect(identity(header)).toBe(id)
+    }
+    expect(identity('Bearer fleet-token-1')).toBe(identity('bEaReR fleet-token-1'))
+  })
+
+  it('gives each token its own identity', () => {
+    const ids = [
+      `Bearer ${token}`,
+      `Bearer ${deviceToken(secret, 'meter', 'M2')}`,
+      'Bearer fleet-token-1',
+      'Bearer fleet-token-2',
+    ].map(identity)
+    expect(new Set(ids).size).toBe(4)
+  })
+
+  it('refuses a non-canonical base64url spelling of a valid token', () => {
+    const other = respelled(token)
+    expect(other).not.toBe(token)
+    expect(Buffer.from(other, 'base64url')).toEqual(Buffer.from(token, 'base64url'))
+    expect(verifier.check(`Bearer ${other}`)).toEqual({ ok: false, reason: 'token is not valid' })
+  })
 })

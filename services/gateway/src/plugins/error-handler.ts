@@ -15,7 +15,12 @@ export interface ErrorReply {
   }
 }
 
-type MaybeAppError = Partial<FastifyError> & { issues?: ValidationIssue[]; message: string }
+type MaybeAppError = Partial<FastifyError> & {
+  issues?: ValidationIssue[]
+  /** Seconds until a refused request may succeed (rate limits); a 503 without it gets the default. */
+  retryAfterS?: number
+  message: string
+}
 
 /** Fastify's own errors, re-coded so a client sees one vocabulary; the message names the field. */
 function normalise(err: MaybeAppError, req: { bodyLimit?: number; contentType?: string }): MaybeAppError {
@@ -63,7 +68,8 @@ export default fp(
       else if (statusCode >= 500) req.log.error({ err }, 'request failed')
       else req.log.info({ code: body.code, field: body.details?.[0]?.field }, 'request refused')
       app.metrics.failedRequests.inc({ route: req.routeOptions.url ?? 'none', code: body.code })
-      if (statusCode === 503) void reply.header('retry-after', String(opts.retryAfterS))
+      if (typeof err.retryAfterS === 'number') void reply.header('retry-after', String(err.retryAfterS))
+      else if (statusCode === 503) void reply.header('retry-after', String(opts.retryAfterS))
       return reply.code(statusCode).send(body)
     })
     app.setNotFoundHandler((req, reply) => {

@@ -16,6 +16,8 @@ export interface PublisherOptions {
   sendTimeoutMs: number
   /** Broker-side wait for the in-sync replicas' acknowledgement. */
   ackTimeoutMs: number
+  /** The clock of the envelopes' receivedAt, in epoch ms. */
+  now: () => number
 }
 
 export interface Publisher {
@@ -50,7 +52,7 @@ export default fp(
           partitionsOf: kafka.partitionsOf,
           maxPerMessage: opts.messageMaxReadings,
           packing: opts.packing,
-          receivedAt: new Date().toISOString(),
+          receivedAt: new Date(opts.now()).toISOString(),
         })
         if (!packed.ok) throw new UnknownTopicError(`partition count of ${packed.topic} unknown`)
         metrics.flushReadings.observe(records.length)
@@ -76,10 +78,18 @@ export default fp(
     })
     new Gauge({
       name: 'gateway_kafka_pending_readings',
-      help: 'Readings waiting for or in a flush',
+      help: 'Readings waiting for or in a flush (in a flush until its send settles, even past its deadline)',
       registers: [metrics.registry],
       collect() {
         this.set(batcher.pending)
+      },
+    })
+    new Gauge({
+      name: 'gateway_kafka_sends_in_flight',
+      help: 'sendBatch calls not settled yet',
+      registers: [metrics.registry],
+      collect() {
+        this.set(batcher.inFlight)
       },
     })
 

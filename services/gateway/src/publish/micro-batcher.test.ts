@@ -75,12 +75,19 @@ describe('MicroBatcher', () => {
     await expect(second).resolves.toBeUndefined()
   })
 
-  it('fails a flush that outlives its deadline', async () => {
-    const b = make(() => new Promise<void>(() => {}))
+  it('fails a flush that outlives its deadline, and keeps counting it until the send settles', async () => {
+    const gate = deferred()
+    const b = make(() => gate.promise)
     const p = b.submit([1]).catch((err: unknown) => err)
     await vi.advanceTimersByTimeAsync(1005)
     expect(await p).toBeInstanceOf(FlushTimeoutError)
+    // The send is still out there, holding its readings and its slot.
+    expect(b.pending).toBe(1)
+    expect(b.inFlight).toBe(1)
+    gate.resolve()
+    await vi.advanceTimersByTimeAsync(0)
     expect(b.pending).toBe(0)
+    expect(b.inFlight).toBe(0)
   })
 
   it('refuses items beyond maxPending and after close', async () => {
@@ -125,5 +132,77 @@ describe('MicroBatcher', () => {
     await b.close()
     await p
     expect(sent).toEqual([[1]])
+  })
+
+  describe('under a send that never settles', () => {
+    const hung = () => new Promise<void>(() => {})
+
+    it('keeps the slot busy, refuses new submissions at once while every slot is hung', async () => {
+      const sends: number[][] = []
+      const b = make((items) => {
+        sends.push(items)
+        return hung()
+      })
+      const first = b.submit([1, 2]).catch((err: unknown) => err)
+      await vi.advanceTimersByTimeAsync(5)
+      expect(sends).toEqual([[1, 2]])
+      // Waits for the slot: not yet past any deadline.
+      const queued = b.submit([3]).catch((err: unknown) => err)
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(await first).toBeInstanceOf(FlushTimeoutError)
+      expect(await queued).toBeInstanceOf(FlushTimeoutError)
+      // The queued one was never sent and is forgotten; the hung one still counts.
+      expect(b.pending).toBe(2)
+      expect(sends).toEqual([[1, 2]])
+      await expect(b.submit([4])).rejects.toBeInstanceOf(BatcherOverloadedError)
+      await vi.advanceTimersByTimeAsync(60_000)
+      await expect(b.submit([5])).rejects.toBeInstanceOf(BatcherOverloadedError)
+      expect(sends).toEqual([[1, 2]])
+    })
+
+    it('never holds more than maxPending items, however long it lasts', async () => {
+      const b = new MicroBatcher<number>({
+        lingerMs: 5,
+        maxItems: 3,
+        maxPending: 10,
+        maxInFlight: 2,
+        timeoutMs: 1000,
+        send: hung,
+      })
+      let accepted = 0
+      let refused = 0
+      for (let round = 0; round < 200; round++) {
+        for (let i = 0; i < 5; i++) {
+          b.submit([round, i]).catch((err: unknown) => {
+            if (err instanceof BatcherOverloadedError) refused++
+          })
+          if (b.pending > 10) throw new Error(`pending ${b.pending} > maxPending`)
+        }
+        accepted = Math.max(accepted, b.pending)
+        await vi.advanceTimersByTimeAsync(100)
+      }
+      expect(accepted).toBeLessThanOrEqual(10)
+      expect(refused).toBeGreaterThan(0)
+      // Two hung flushes of at most 3 items: what stays held is theirs, nothing queued is left over.
+      await vi.advanceTimersByTimeAsync(2000)
+      expect(b.inFlight).toBe(2)
+      expect(b.pending).toBeLessThanOrEqual(6)
+    })
+
+    it('takes new submissions again once the send settles, even long after its deadline', async () => {
+      const gate = deferred()
+      let calls = 0
+      const b = make(() => (++calls === 1 ? gate.promise : Promise.resolve()))
+      const first = b.submit([1]).catch((err: unknown) => err)
+      await vi.advanceTimersByTimeAsync(10_000)
+      expect(await first).toBeInstanceOf(FlushTimeoutError)
+      await expect(b.submit([2])).rejects.toBeInstanceOf(BatcherOverloadedError)
+      gate.resolve()
+      await vi.advanceTimersByTimeAsync(0)
+      const next = b.submit([3])
+      await vi.advanceTimersByTimeAsync(5)
+      await expect(next).resolves.toBeUndefined()
+      expect(b.pending).toBe(0)
+    })
   })
 })

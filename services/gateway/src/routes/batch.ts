@@ -1,19 +1,21 @@
+import { setImmediate } from 'node:timers/promises'
 import { detectReadingType, validateReading, type ValidationIssue } from '@energy-ingest/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BatchAllRejected, BatchNotArray, BatchTooLarge, DeviceForbidden, withIssues } from '../errors.js'
-import { MalformedLine, parseNdjson } from '../ndjson.js'
+import { batchBodyLimitBytes, registerBatchParsers } from '../body/batch-parsers.js'
+import { UnreadableItem, type BatchLimits } from '../body/batch-splitter.js'
 import { readingRecord, type OutRecord } from '../publish/pack.js'
 import { BatchAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
-import { timeRules } from './ingest.js'
+import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
-export interface BatchRouteOptions {
-  maxItems: number
-  maxFutureSkewMs: number
-  maxAgeMs: number
-  bodyLimitBytes: number
+export interface BatchRouteOptions extends BatchLimits {
+  time: ReadingTimeOptions
 }
+
+/** Validation yields to the event loop after this many items, so a full batch never holds it long. */
+const YIELD_EVERY = 500
 
 interface Rejected {
   index: number
@@ -28,23 +30,22 @@ function itemPath(index: number, field: string): string {
 /** POST /ingest/batch: a JSON array or NDJSON of readings; each item is validated on its own. */
 export default async function batchRoutes(fastify: FastifyInstance, opts: BatchRouteOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { metrics, publisher, tokens } = app
-  // Only this route takes NDJSON: elsewhere it is a 415.
-  app.addContentTypeParser(
-    'application/x-ndjson',
-    { parseAs: 'string', bodyLimit: opts.bodyLimitBytes },
-    (_req, body, done) => done(null, parseNdjson(body as string)),
-  )
+  const { metrics, publisher, rateLimit, tokens } = app
+  // Only this route takes NDJSON (elsewhere it is a 415), and reads its JSON incrementally.
+  registerBatchParsers(app, opts)
   app.post(
     '/ingest/batch',
     {
       ...contractValidated,
-      bodyLimit: opts.bodyLimitBytes,
+      bodyLimit: batchBodyLimitBytes(opts),
       schema: {
         summary: 'Ingest a batch of readings',
         description:
-          `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings. ` +
+          `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings ` +
+          `of at most ${opts.maxItemBytes} bytes each (body limit ${batchBodyLimitBytes(opts)} bytes). ` +
           'Valid items are published; invalid ones are listed with their index. 400 when none is valid. ' +
+          `The body is read as it arrives and refused at item ${opts.maxItems + 1} (413), ` +
+          `at the ${opts.maxUnreadable}th line that is not JSON or is too long (400), or at broken JSON in an array (400). ` +
           'A device token may only post its own readings (403 otherwise, nothing published).',
         tags: ['ingest'],
         consumes: ['application/json', 'application/x-ndjson'],
@@ -58,19 +59,19 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
     async (req, reply) => {
       const body: unknown = req.body
       if (!Array.isArray(body)) throw new BatchNotArray()
-      if (body.length > opts.maxItems) throw new BatchTooLarge(body.length, opts.maxItems)
-      const rules = timeRules(opts)
+      if (body.length > opts.maxItems) throw new BatchTooLarge(opts.maxItems)
       const principal = req.principal!
+      // Every item counts, valid or not: a batch of 5,000 is 5,000 readings of the token's budget.
+      rateLimit.chargeReadings(principal, body.length)
+      const rules = readingTimeRules(opts.time)
       const records: OutRecord[] = []
       const rejected: Rejected[] = []
       const counts = { meter: 0, vehicle: 0 }
       for (let index = 0; index < body.length; index++) {
+        if (index > 0 && index % YIELD_EVERY === 0) await setImmediate()
         const item: unknown = body[index]
-        if (item instanceof MalformedLine) {
-          rejected.push({
-            index,
-            issues: [{ field: 'body', reason: `line ${item.line}: not valid JSON (${item.reason})` }],
-          })
+        if (item instanceof UnreadableItem) {
+          rejected.push({ index, issues: [{ field: 'body', reason: `${item.where}: ${item.reason}` }] })
           metrics.rejected.inc({ type: 'unknown', reason: 'malformed' })
           continue
         }

@@ -1,24 +1,20 @@
-import { deviceIdOf, detectReadingType, validateReading, type TimeRules } from '@energy-ingest/contracts'
+import { deviceIdOf, detectReadingType, validateReading } from '@energy-ingest/contracts'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { DeviceForbidden, InvalidReading, describeIssues, withIssues } from '../errors.js'
 import { readingRecord } from '../publish/pack.js'
 import { IngestAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
+import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
 export interface IngestRouteOptions {
-  maxFutureSkewMs: number
-  maxAgeMs: number
+  time: ReadingTimeOptions
   bodyLimitBytes: number
-}
-
-export function timeRules(opts: { maxFutureSkewMs: number; maxAgeMs: number }): TimeRules {
-  return { nowMs: Date.now(), maxFutureSkewMs: opts.maxFutureSkewMs, maxAgeMs: opts.maxAgeMs }
 }
 
 /** POST /ingest: one reading, meter or vehicle, in either payload style. */
 export default async function ingestRoutes(fastify: FastifyInstance, opts: IngestRouteOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { metrics, publisher, tokens } = app
+  const { metrics, publisher, rateLimit, tokens } = app
   app.post(
     '/ingest',
     {
@@ -38,7 +34,8 @@ export default async function ingestRoutes(fastify: FastifyInstance, opts: Inges
       },
     },
     async (req, reply) => {
-      const result = validateReading(req.body, timeRules(opts))
+      rateLimit.chargeReadings(req.principal!, 1)
+      const result = validateReading(req.body, readingTimeRules(opts.time))
       if (!result.ok) {
         const detected = detectReadingType(req.body)
         metrics.rejected.inc({ type: detected.ok ? detected.type : 'unknown', reason: 'invalid' })

@@ -124,4 +124,25 @@ export const requestCases: Case[] = [
     url: '/v1/assignments',
     headers: fleetAuth,
   }),
+  c(
+    'assignment starting in the year 10000 (UTC)',
+    400,
+    'INVALID_ASSIGNMENT',
+    'validFrom',
+    { vehicleId: 'V1', meterId: 'M1', validFrom: '9999-12-31T20:00:00-05:00' },
+    { url: '/v1/assignments', headers: fleetAuth },
+  ),
+  c(
+    'assignment ending before 1970 (UTC)',
+    400,
+    'INVALID_ASSIGNMENT',
+    'validTo',
+    {
+      vehicleId: 'V1',
+      meterId: 'M1',
+      validFrom: '1970-01-01T00:00:00Z',
+      validTo: '1970-01-01T00:30:00+01:00',
+    },
+    { url: '/v1/assignments', headers: fleetAuth },
+  ),
 ]

@@ -112,6 +112,34 @@ describe('rate limit', () => {
       expect(limited.headers['retry-after']).toBeDefined()
       expect((await post(deviceAuth('meter', 'METER-002'))).statusCode).toBe(400)
       expect((await post(fleetAuth)).statusCode).toBe(400)
+      // Another spelling of the scheme is the same token, already limited.
+      const respelled = { authorization: meterAuth.authorization.replace('Bearer', 'bearer') }
+      expect((await post(respelled)).statusCode).toBe(429)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('counts the readings of a batch against the token, not the batch as one', async () => {
+    const topics = await freshTopics(brokers)
+    const app = await gateway(brokers, topics.prefix, { RATE_LIMIT_READINGS_MAX: '6000' })
+    try {
+      const post = (count: number) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/ingest/batch',
+          headers: { ...json, ...meterAuth },
+          payload: JSON.stringify(Array.from({ length: count }, () => meterReading('METER-001'))),
+        })
+      const first = await post(5000)
+      expect(first.statusCode, first.body).toBe(202)
+      const second = await post(5000)
+      expect(second.statusCode, second.body).toBe(429)
+      expect(Number(second.headers['retry-after'])).toBeGreaterThan(0)
+      expect(second.json()).toMatchObject({ code: 'INGEST_RATE_LIMITED' })
+      expect(second.json<{ message: string }>().message).toContain('6000 readings per 60000 ms')
+      expect((await post(1000)).statusCode).toBe(202)
+      expect((await post(1)).statusCode).toBe(429)
     } finally {
       await app.close()
     }

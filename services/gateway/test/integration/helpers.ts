@@ -7,7 +7,7 @@ import {
 } from '@energy-ingest/contracts'
 import { createTopics, eventually, testTopicPrefix, uniqueName } from '@energy-ingest/testenv'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp, type App, type AppOverrides } from '../../src/app.js'
 import { deviceToken } from '../../src/auth/tokens.js'
 import { loadConfig, type Config } from '../../src/config.js'
 
@@ -42,8 +42,9 @@ export async function gateway(
   brokers: string[],
   prefix: string,
   env: Record<string, string> = {},
+  overrides: AppOverrides = {},
 ): Promise<App> {
-  const app = await buildApp(testConfig(brokers, prefix, env))
+  const app = await buildApp(testConfig(brokers, prefix, env), overrides)
   await app.ready()
   return app
 }

@@ -183,10 +183,30 @@ describe('gateway → Kafka', () => {
       payload: assignment,
     })
     expect(res.statusCode, res.body).toBe(202)
-    await reader.waitFor((r) => r.items(topics.assignments).length === 1, 'assignment')
-    const [got] = reader.items(topics.assignments)
+    await reader.waitFor((r) => r.items(topics.assignments).some((x) => x.key === 'A-V1'), 'assignment')
+    const got = reader.items(topics.assignments).find((x) => x.key === 'A-V1')
     expect(got!.key).toBe('A-V1')
     expect(got!.item).toEqual({ ...assignment, validFrom: '2026-01-01T00:00:00.000Z', validTo: null })
+  })
+
+  it('forwards assignment bounds to the microsecond', async () => {
+    const assignment = {
+      vehicleId: 'A-V2',
+      meterId: 'A-M2',
+      validFrom: '2026-01-01T00:00:00.123456Z',
+      validTo: '2026-01-01T01:00:00.123457+01:00',
+    }
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/assignments',
+      headers: fleetAuth,
+      payload: assignment,
+    })
+    expect(res.statusCode, res.body).toBe(202)
+    const stored = { ...assignment, validTo: '2026-01-01T00:00:00.123457Z' }
+    expect(res.json()).toEqual(stored)
+    await reader.waitFor((r) => r.items(topics.assignments).some((x) => x.item.vehicleId === 'A-V2'), 'A-V2')
+    expect(reader.items(topics.assignments).find((x) => x.item.vehicleId === 'A-V2')!.item).toEqual(stored)
   })
 
   it('is ready, exports metrics and documents the routes', async () => {

@@ -1,0 +1,299 @@
+import type { ValidationIssue } from '@energy-ingest/contracts'
+import {
+  BatchMalformed,
+  BatchNotArray,
+  BatchTooLarge,
+  EmptyBody,
+  MalformedJson,
+  withIssues,
+} from '../errors.js'
+
+/**
+ * An item of a batch that could not be read (a line that is not JSON, an item over the size bound):
+ * rejected as that item, while the other items still count, up to `maxUnreadable` of them.
+ */
+export class UnreadableItem {
+  constructor(
+    /** `line 3` (NDJSON) or `item 2` (JSON array, 0-based like the index). */
+    readonly where: string,
+    readonly reason: string,
+  ) {}
+}
+
+export interface BatchLimits {
+  /** Items a batch may hold; the next one ends the parse with a 413. */
+  maxItems: number
+  /** Bytes one item may take (its line, or its element with the white space after it). */
+  maxItemBytes: number
+  /** Unreadable items tolerated; the one that reaches this count ends the parse with a 400. */
+  maxUnreadable: number
+}
+
+/** Takes a body chunk by chunk; throws the request's 4xx error as soon as it is known. */
+export interface BatchSplitter {
+  push(chunk: Buffer): void
+  /** The items, in order, once the body has ended. */
+  end(): unknown[]
+}
+
+const SPACE = 0x20
+const TAB = 0x09
+const LF = 0x0a
+const CR = 0x0d
+const isSpace = (b: number) => b === SPACE || b === LF || b === CR || b === TAB
+
+/** A __proto__ key, or constructor.prototype: refused as Fastify's own JSON parser refuses them. */
+function poisoned(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true
+  const ctor: unknown = (value as Record<string, unknown>).constructor
+  if (
+    Object.prototype.hasOwnProperty.call(value, 'constructor') &&
+    typeof ctor === 'object' &&
+    ctor !== null &&
+    Object.prototype.hasOwnProperty.call(ctor, 'prototype')
+  ) {
+    return true
+  }
+  return Object.values(value).some(poisoned)
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; syntax: boolean; reason: string }
+
+function parseItem(text: string): Parsed {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, syntax: true, reason: (err as Error).message }
+  }
+  // The key can also hide behind \u escapes; the walk runs only when the text could hold one.
+  if (/proto|constructor|\\u/.test(text) && poisoned(value)) {
+    return { ok: false, syntax: false, reason: 'has a __proto__ or constructor.prototype key' }
+  }
+  return { ok: true, value }
+}
+
+/**
+ * The bytes of the item being read, up to the per-item bound (past it only their count is kept). An
+ * item within one chunk is decoded from the chunk itself; only the part of an item that continues in
+ * the next chunk is copied (`detach`), so no view of a chunk outlives the push that brought it.
+ */
+class ItemBytes {
+  #pieces: Buffer[] = []
+  #length = 0
+  oversize = false
+
+  constructor(readonly max: number) {}
+
+  get length(): number {
+    return this.#length
+  }
+
+  append(chunk: Buffer, start: number, end: number): void {
+    if (end <= start) return
+    this.#length += end - start
+    if (this.oversize) return
+    if (this.#length > this.max) {
+      this.oversize = true
+      this.#pieces = []
+      return
+    }
+    this.#pieces.push(chunk.subarray(start, end))
+  }
+
+  /** Called at the end of a chunk: what is kept of an unfinished item becomes a copy. */
+  detach(): void {
+    const last = this.#pieces.length - 1
+    if (last >= 0) this.#pieces[last] = Buffer.from(this.#pieces[last]!)
+  }
+
+  /** The item's text, and a fresh start. */
+  take(): string {
+    const pieces = this.#pieces
+    const text = pieces.length === 1 ? pieces[0]!.toString('utf8') : Buffer.concat(pieces).toString('utf8')
+    this.#pieces = []
+    this.#length = 0
+    this.oversize = false
+    return text
+  }
+}
+
+/** Collects items and enforces the item count and the unreadable-item count. */
+class ItemSink {
+  readonly items: unknown[] = []
+  readonly #unreadable: ValidationIssue[] = []
+
+  constructor(readonly limits: BatchLimits) {}
+
+  add(value: unknown): void {
+    if (this.items.length >= this.limits.maxItems) throw new BatchTooLarge(this.limits.maxItems)
+    this.items.push(value)
+  }
+
+  addUnreadable(where: string, reason: string): void {
+    const index = this.items.length
+    this.add(new UnreadableItem(where, reason))
+    this.#unreadable.push({ field: `body/${index}`, reason: `${where}: ${reason}` })
+    if (this.#unreadable.length >= this.limits.maxUnreadable) {
+      const shown = this.#unreadable.slice(0, 3).map((i) => i.reason)
+      if (this.#unreadable.length > 3) shown.push(`and ${this.#unreadable.length - 3} more`)
+      throw withIssues(new BatchMalformed(this.#unreadable.length, shown.join('; ')), this.#unreadable)
+    }
+  }
+}
+
+/** NDJSON: one JSON value per line, blank lines ignored. A bad line is that item's problem. */
+export class NdjsonSplitter implements BatchSplitter {
+  readonly #sink: ItemSink
+  readonly #line: ItemBytes
+  #lineNo = 0
+
+  constructor(limits: BatchLimits) {
+    this.#sink = new ItemSink(limits)
+    this.#line = new ItemBytes(limits.maxItemBytes)
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0
+    for (;;) {
+      const nl = chunk.indexOf(LF, start)
+      this.#line.append(chunk, start, nl === -1 ? chunk.length : nl)
+      if (nl === -1) return this.#line.detach()
+      this.#endLine()
+      start = nl + 1
+    }
+  }
+
+  end(): unknown[] {
+    if (this.#line.length > 0) this.#endLine()
+    return this.#sink.items
+  }
+
+  #endLine(): void {
+    this.#lineNo++
+    const where = `line ${this.#lineNo}`
+    if (this.#line.oversize) {
+      this.#line.take()
+      this.#sink.addUnreadable(where, `longer than ${this.#line.max} bytes`)
+      return
+    }
+    const text = this.#line.take()
+    if (text.trim() === '') return
+    const parsed = parseItem(text)
+    if (parsed.ok) this.#sink.add(parsed.value)
+    else this.#sink.addUnreadable(where, parsed.syntax ? `not valid JSON (${parsed.reason})` : parsed.reason)
+  }
+}
+
+const State = { Before: 0, First: 1, Next: 2, InItem: 3, Done: 4 } as const
+type State = (typeof State)[keyof typeof State]
+
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACKET = 0x5d
+const OPEN_BRACE = 0x7b
+const CLOSE_BRACE = 0x7d
+const COMMA = 0x2c
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/** Bytes a JSON value other than an array can start with: such a body is valid JSON, but not a batch. */
+const VALUE_START = new Set(Array.from('{"-0123456789tfn', (c) => c.charCodeAt(0)))
+
+/**
+ * A JSON array, split into its elements as the bytes arrive: only the nesting, strings and escapes
+ * are tracked here, and each element is parsed on its own once it ends. Broken JSON ends the parse
+ * with a 400 naming the item; an element over the size bound is that item's problem.
+ */
+export class JsonArraySplitter implements BatchSplitter {
+  readonly #sink: ItemSink
+  readonly #item: ItemBytes
+  #state: State = State.Before
+  #depth = 0
+  #inString = false
+  #escaped = false
+  #offset = 0
+
+  constructor(limits: BatchLimits) {
+    this.#sink = new ItemSink(limits)
+    this.#item = new ItemBytes(limits.maxItemBytes)
+  }
+
+  push(chunk: Buffer): void {
+    let itemStart = this.#state === State.InItem ? 0 : -1
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!
+      switch (this.#state) {
+        case State.InItem:
+          if (this.#inString) {
+            if (this.#escaped) this.#escaped = false
+            else if (b === BACKSLASH) this.#escaped = true
+            else if (b === QUOTE) this.#inString = false
+          } else if (b === QUOTE) {
+            this.#inString = true
+          } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+            this.#depth++
+          } else if (this.#depth > 0 && (b === CLOSE_BRACE || b === CLOSE_BRACKET)) {
+            this.#depth--
+          } else if (this.#depth === 0 && (b === COMMA || b === CLOSE_BRACKET)) {
+            this.#item.append(chunk, itemStart, i)
+            itemStart = -1
+            this.#endItem(i)
+            this.#state = b === COMMA ? State.Next : State.Done
+          } else if (b === CLOSE_BRACE) {
+            this.#malformed(i, 'unexpected "}"')
+          }
+          break
+        case State.Before:
+          if (isSpace(b)) break
+          if (b === OPEN_BRACKET) this.#state = State.First
+          else if (VALUE_START.has(b)) throw new BatchNotArray()
+          else this.#malformed(i, `unexpected ${JSON.stringify(String.fromCharCode(b))}`)
+          break
+        case State.First:
+        case State.Next:
+          if (isSpace(b)) break
+          if (b === CLOSE_BRACKET && this.#state === State.First) this.#state = State.Done
+          else if (b === COMMA || b === CLOSE_BRACKET) this.#malformed(i, 'a missing item')
+          else {
+            this.#state = State.InItem
+            this.#depth = 0
+            itemStart = i
+            i-- // the item's first byte is read as part of the item
+          }
+          break
+        case State.Done:
+          if (!isSpace(b)) this.#malformed(i, 'something after the array')
+          break
+      }
+    }
+    if (itemStart !== -1) {
+      this.#item.append(chunk, itemStart, chunk.length)
+      this.#item.detach()
+    }
+    this.#offset += chunk.length
+  }
+
+  end(): unknown[] {
+    if (this.#state === State.Done) return this.#sink.items
+    if (this.#state === State.Before) throw new EmptyBody()
+    throw new MalformedJson(`the body ends inside the array, at item ${this.#sink.items.length}`)
+  }
+
+  #endItem(at: number): void {
+    const where = `item ${this.#sink.items.length}`
+    if (this.#item.oversize) {
+      this.#item.take()
+      this.#sink.addUnreadable(where, `larger than ${this.#item.max} bytes`)
+      return
+    }
+    const parsed = parseItem(this.#item.take())
+    if (parsed.ok) this.#sink.add(parsed.value)
+    else if (parsed.syntax) this.#malformed(at, `${where}: ${parsed.reason}`)
+    else throw new MalformedJson(`${where} ${parsed.reason}`)
+  }
+
+  #malformed(at: number, what: string): never {
+    throw new MalformedJson(`${what}, by byte ${this.#offset + at}`)
+  }
+}
