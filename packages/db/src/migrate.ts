@@ -26,6 +26,8 @@ export interface MigrateOptions {
   dir?: string
   /** Also create the current and next months' partitions (idempotent). Default true. */
   ensurePartitions?: boolean
+  /** The clock "current month" is read from (default: the system clock); tests pin it. */
+  now?: Date
 }
 
 /** Reads `NNNN_name.sql` files in version order; refuses duplicate versions. */
@@ -97,7 +99,7 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
         log('migration applied', { migration: label, ms: Date.now() - started })
       }
       if (options.ensurePartitions !== false) {
-        const now = new Date()
+        const now = options.now ?? new Date()
         await ensureMonths(
           client,
           ['meter', 'vehicle'],

@@ -114,9 +114,13 @@ describe('partitions', () => {
   })
 
   it('has the current and next months after migrating', async () => {
+    // A pinned "now", years from any real date: the months exist because migrate made them.
+    const now = new Date('2033-12-31T23:59:30Z')
+    await migrate({ connectionString: db.url, now })
     const names = (await listPartitions(pool, 'meter_history')).map((p) => p.name)
-    expect(names).toContain(partitionFor('meter_history', new Date()).name)
-    expect(names).toContain(partitionFor('meter_history', monthStart(new Date(), 1)).name)
+    expect(names).toContain('meter_history_2033_12')
+    expect(names).toContain('meter_history_2034_01')
+    expect(names).toContain(partitionFor('meter_history', monthStart(now, 1)).name)
   })
 
   it('creates a missing month on demand for a backfilled reading, in history and hourly', async () => {
@@ -142,7 +146,8 @@ describe('partitions', () => {
 
   it('drops the months past the retention, keeps the rest, and the manager recreates current and next', async () => {
     client = await pool.connect()
-    const now = new Date()
+    // Pinned: months two and three after it exist in no database the suite makes, whatever the date.
+    const now = new Date('2031-07-15T12:00:00Z')
     const old = monthStart(now, -15)
     await writeMeterBatch(client, [
       {
