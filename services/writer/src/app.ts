@@ -2,11 +2,11 @@ import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { PartitionManager, migrate } from '@energy-ingest/db'
 import Fastify from 'fastify'
 import { Kafka, logLevel } from 'kafkajs'
-import pg from 'pg'
 import { pino, type Logger } from 'pino'
 import { brokerList, type Config } from './config.js'
 import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
 import { pinoLogCreator } from './kafka-log.js'
+import { createPool } from './pg-pool.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RollupCloser } from './rollup-closer.js'
 import healthRoutes from './routes/health.js'
@@ -58,13 +58,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const metrics = createMetrics()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
 
-  const pool = new pg.Pool({
-    connectionString: config.DATABASE_URL,
-    max: config.PG_POOL_MAX,
-    application_name: 'energy-writer',
-    ...(config.PG_STATEMENT_TIMEOUT_MS > 0 ? { statement_timeout: config.PG_STATEMENT_TIMEOUT_MS } : {}),
-  })
-  pool.on('error', (err) => log.error({ err }, 'idle pg client failed')) // unhandled, it crashes us
+  const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
 
   const kafka = new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
@@ -146,6 +140,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       if (config.MIGRATE_ON_START) {
         const { applied } = await migrate({
           connectionString: config.DATABASE_URL,
+          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
           log: (message, fields) => log.info(fields ?? {}, message),
         })
         if (applied.length > 0) log.info({ applied }, 'migrations applied')

@@ -20,7 +20,26 @@ export const ConfigSchema = Type.Object({
 
   DATABASE_URL: Type.String({ minLength: 1, description: 'PostgreSQL primary' }),
   PG_POOL_MAX: Int(4, 1, 'Connections at most (one per partition in flight, plus maintenance)'),
-  PG_STATEMENT_TIMEOUT_MS: Int(120_000, 0, 'statement_timeout of every writer connection (0: none)'),
+  PG_CONNECT_TIMEOUT_MS: Int(
+    10_000,
+    0,
+    'A connection attempt (or a wait for a pooled one) gives up after this (0: never)',
+  ),
+  PG_STATEMENT_TIMEOUT_MS: Int(
+    120_000,
+    0,
+    'statement_timeout of every writer connection: above the longest batch statement (0: none)',
+  ),
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: Int(
+    60_000,
+    0,
+    'idle_in_transaction_session_timeout: the server ends a session idle in a transaction this long (0: never)',
+  ),
+  PG_KEEPALIVE_IDLE_MS: Int(
+    10_000,
+    0,
+    'TCP keepalive on every connection: first probe after this much silence',
+  ),
   MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start-up' }),
 
   KAFKA_BROKERS: Type.String({
