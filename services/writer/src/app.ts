@@ -7,6 +7,7 @@ import { brokerList, type Config } from './config.js'
 import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
 import { pinoLogCreator } from './kafka-log.js'
 import { createPool } from './pg-pool.js'
+import { Heartbeat } from './heartbeat.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RollupCloser } from './rollup-closer.js'
 import healthRoutes from './routes/health.js'
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
 
   const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
+  const heartbeatPool = createPool(config, { max: 1, name: 'energy-writer-heartbeat', log })
 
   const kafka = new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
@@ -106,6 +108,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     log: log.child({ component: 'rollups' }),
   })
 
+  const heartbeat = new Heartbeat({
+    pool: heartbeatPool,
+    intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
+    metrics,
+    log: log.child({ component: 'heartbeat' }),
+  })
+
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }) })
   await http.register(healthRoutes, {
     readiness: async () => {
@@ -145,6 +154,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         })
         if (applied.length > 0) log.info({ applied }, 'migrations applied')
       }
+      heartbeat.start()
       await partitions.start()
       await producer.connect()
       await checkPartitionCounts(kafka, topics, config.KAFKA_PARTITIONS, log)
@@ -156,10 +166,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     async stop() {
       if (started) await consumer.stop()
       await closer.stop()
+      await heartbeat.stop()
       await partitions.stop()
       await producer.disconnect()
       await http.close()
       await pool.end()
+      await heartbeatPool.end()
       log.info('writer stopped')
     },
   }

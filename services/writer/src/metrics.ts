@@ -57,6 +57,11 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
       labelNames: ['type'] as const,
       registers,
     }),
+    heartbeatFailures: new Counter({
+      name: 'writer_heartbeat_failures_total',
+      help: 'Heartbeat updates of writer_heartbeat that failed',
+      registers,
+    }),
     partitionsCreated: new Counter({
       name: 'writer_partitions_created_total',
       help: 'Month partitions created by this writer (ahead of time or on demand)',
