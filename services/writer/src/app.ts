@@ -1,10 +1,11 @@
 import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { PartitionManager, migrate } from '@energy-ingest/db'
 import Fastify from 'fastify'
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
 import { pino, type Logger } from 'pino'
 import { brokerList, type Config } from './config.js'
 import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
+import { DeadLetterPublisher } from './dead-letters.js'
 import { pinoLogCreator } from './kafka-log.js'
 import { createPool } from './pg-pool.js'
 import { Heartbeat } from './heartbeat.js'
@@ -27,9 +28,7 @@ export interface Writer {
 const READY_DB_TIMEOUT_MS = 1000
 
 /** Warns when the topics have another partition count than configured (it caps how many writers help). */
-async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: number, log: Logger) {
-  const admin = kafka.admin()
-  await admin.connect()
+async function checkPartitionCounts(admin: Admin, topics: TopicNames, expected: number, log: Logger) {
   try {
     const { topics: found } = await admin.fetchTopicMetadata({ topics: [topics.meter, topics.vehicle] })
     for (const t of found) {
@@ -42,8 +41,6 @@ async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: 
     }
   } catch (err) {
     log.warn({ err }, 'could not read topic metadata')
-  } finally {
-    await admin.disconnect()
   }
 }
 
@@ -71,10 +68,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logCreator: pinoLogCreator(log.child({ component: 'kafka' })),
   })
   const producer = kafka.producer({ allowAutoTopicCreation: false })
+  const admin = kafka.admin()
+  const deadLetters = new DeadLetterPublisher({
+    producer,
+    topic: topics.dlq,
+    metrics,
+    log: log.child({ component: 'dlq' }),
+  })
   const consumer = new TelemetryConsumer({
     kafka,
     pool,
-    producer,
+    deadLetters,
     topics,
     groupId: config.KAFKA_GROUP_ID,
     fromBeginning: config.KAFKA_FROM_BEGINNING,
@@ -157,7 +161,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       heartbeat.start()
       await partitions.start()
       await producer.connect()
-      await checkPartitionCounts(kafka, topics, config.KAFKA_PARTITIONS, log)
+      await admin.connect()
+      await deadLetters.configure(admin)
+      await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
       await consumer.start()
       closer.start()
       started = true
@@ -169,6 +175,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await heartbeat.stop()
       await partitions.stop()
       await producer.disconnect()
+      await admin.disconnect()
       await http.close()
       await pool.end()
       await heartbeatPool.end()
