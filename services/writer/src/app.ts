@@ -49,6 +49,11 @@ export interface BuildOptions {
   logger?: Logger
   /** Test hook: after a batch's transaction committed, before its offsets are resolved. */
   afterCommit?: ConsumerOptions['afterCommit']
+  /**
+   * The consumer stopped for good (kafkajs crashed on an error it does not retry and will not restart
+   * it). The process should exit non-zero so that its supervisor starts a fresh writer; main.ts does.
+   */
+  onFatal?: (err: Error) => void
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
@@ -96,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     metrics,
     log: log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,
+    onFatal: opts.onFatal,
   })
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({

@@ -31,6 +31,11 @@ export interface ConsumerOptions {
   metrics: Metrics
   log: Logger
   now?: () => Date
+  /**
+   * The consumer crashed and kafkajs will not restart it (an error it does not retry): this member
+   * consumes nothing from now on.
+   */
+  onFatal?: (err: Error) => void
   /** Test hook: runs after the batch's transaction committed and before its offsets are resolved. */
   afterCommit?: (batch: { topic: string; partition: number; lastOffset: string }) => Promise<void> | void
 }
@@ -75,6 +80,7 @@ export class TelemetryConsumer {
       this.joined = false
       this.crashed = payload.error.message
       opts.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
+      if (!payload.restart) opts.onFatal?.(payload.error)
     })
     this.consumer.on(STOP, () => {
       this.joined = false
