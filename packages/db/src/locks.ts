@@ -4,6 +4,8 @@ export const LOCK_NAMESPACE = 0x45_4e_45_52 // 'ENER'
 export const LOCKS = {
   migrations: 1,
   partitions: 2,
+  /** Session lock of a retention run (detach + drop of expired months): one process at a time. */
+  retention: 3,
   /** Writers hold it shared per write transaction; closeHours() takes it exclusively. */
   meterRollup: 10,
   vehicleRollup: 11,

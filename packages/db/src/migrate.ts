@@ -28,6 +28,8 @@ export interface MigrateOptions {
   ensurePartitions?: boolean
   /** The clock "current month" is read from (default: the system clock); tests pin it. */
   now?: Date
+  /** Give up connecting after this long (default 10 s; 0: never). */
+  connectTimeoutMs?: number
 }
 
 /** Reads `NNNN_name.sql` files in version order; refuses duplicate versions. */
@@ -60,7 +62,14 @@ const CREATE_TABLE = `
 export async function migrate(options: MigrateOptions): Promise<{ applied: string[] }> {
   const log = options.log ?? (() => {})
   const migrations = await loadMigrations(options.dir)
-  const client = new pg.Client({ connectionString: options.connectionString })
+  const client = new pg.Client({
+    connectionString: options.connectionString,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    keepAlive: true,
+  })
+  // A connection lost between statements is emitted here (unhandled, it would crash the process); the
+  // statement in flight or the next one fails with it and migrate() rejects.
+  client.on('error', (err) => log('migration connection lost', { err }))
   await client.connect()
   const applied: string[] = []
   try {

@@ -92,34 +92,101 @@ export async function listPartitions(db: Queryable, table: PartitionedTable): Pr
     .sort((a, b) => a.from.getTime() - b.from.getTime())
 }
 
+/** Runs one DDL statement in a transaction of its own that gives up after DDL_LOCK_TIMEOUT of waiting. */
+async function ddlWithLockTimeout(client: DbClient, sql: string): Promise<void> {
+  await client.query('BEGIN')
+  try {
+    await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`)
+    await client.query(sql)
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  }
+}
+
+/** DETACH PARTITION … CONCURRENTLY and … FINALIZE exist from PostgreSQL 14. */
+async function detachesConcurrently(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`)
+  return (rows[0]?.v ?? 0) >= 140_000
+}
+
+/** Partitions of `table` left "detach pending" by a DETACH … CONCURRENTLY that was interrupted. */
+async function pendingDetaches(db: Queryable, table: PartitionedTable): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = $1::regclass AND i.inhdetachpending`,
+    [table],
+  )
+  return rows.map((r) => r.name)
+}
+
+/** Month tables of `table` that are no longer attached: detached by a run that stopped before the drop. */
+async function detachedMonths(db: Queryable, table: PartitionedTable): Promise<MonthPartition[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c
+     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND NOT c.relispartition
+       AND starts_with(c.relname, $1 || '_')`,
+    [table],
+  )
+  return rows
+    .map((r) => parsePartitionName(table, r.name))
+    .filter((p): p is MonthPartition => p !== null)
+    .sort((a, b) => a.from.getTime() - b.from.getTime())
+}
+
 /**
  * Drops the month partitions (history and hourly) that end on or before the retention cutoff, and the
- * fleet rollup rows before it. Returns the dropped partition names.
+ * fleet rollup rows before it. Returns the dropped table names.
+ *
+ * A month is first detached with `DETACH PARTITION … CONCURRENTLY` (PostgreSQL 14+): it takes only
+ * SHARE UPDATE EXCLUSIVE on the parent, which no writer's or reader's lock conflicts with, then waits
+ * for the transactions in flight on the parent to end while new ones carry on. Only then is the
+ * detached table dropped, which locks nothing any writer touches. (Dropping an attached partition
+ * takes ACCESS EXCLUSIVE on the parent: every writer queues behind it.) That statement cannot run in
+ * a transaction block, so each step is a statement of its own, and a run interrupted anywhere is
+ * finished by the next: a partition left "detach pending" (the wait was cancelled, the connection
+ * lost) is completed with `DETACH PARTITION … FINALIZE`, and an expired month table that is no longer
+ * attached is dropped. One run at a time across processes (a session advisory lock; a second run
+ * skips). Must be called outside a transaction. On PostgreSQL 12–13 a month is detached with a plain
+ * DETACH under a short lock_timeout instead.
  */
 export async function dropExpired(
   client: DbClient,
   opts: { retentionMonths: number; now?: Date },
 ): Promise<string[]> {
   const cutoff = retentionCutoff(opts.now ?? new Date(), opts.retentionMonths)
-  const dropped: string[] = []
-  for (const table of Object.keys(PARTITIONED_TABLES) as PartitionedTable[]) {
-    for (const p of await listPartitions(client, table)) {
-      if (p.to.getTime() > cutoff.getTime()) continue
-      await client.query('BEGIN')
-      try {
-        await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`)
-        await client.query(`DROP TABLE IF EXISTS ${p.name}`)
-        await client.query('COMMIT')
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw err
+  const expired = (p: MonthPartition) => p.to.getTime() <= cutoff.getTime()
+  const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+    LOCK_NAMESPACE,
+    LOCKS.retention,
+  ])
+  if (!lock.rows[0]?.ok) return []
+  try {
+    const concurrently = await detachesConcurrently(client)
+    const dropped: string[] = []
+    for (const table of Object.keys(PARTITIONED_TABLES) as PartitionedTable[]) {
+      if (concurrently) {
+        // A detach once started is meant to finish; at most one per table can be pending.
+        for (const name of await pendingDetaches(client, table)) {
+          await client.query(`ALTER TABLE ${table} DETACH PARTITION ${name} FINALIZE`)
+        }
       }
-      dropped.push(p.name)
+      for (const p of (await listPartitions(client, table)).filter(expired)) {
+        if (concurrently) await client.query(`ALTER TABLE ${table} DETACH PARTITION ${p.name} CONCURRENTLY`)
+        else await ddlWithLockTimeout(client, `ALTER TABLE ${table} DETACH PARTITION ${p.name}`)
+      }
+      for (const p of (await detachedMonths(client, table)).filter(expired)) {
+        await ddlWithLockTimeout(client, `DROP TABLE IF EXISTS ${p.name}`)
+        dropped.push(p.name)
+      }
     }
+    await client.query('DELETE FROM meter_fleet_minutely WHERE minute < $1', [cutoff])
+    await client.query('DELETE FROM vehicle_fleet_minutely WHERE minute < $1', [cutoff])
+    return dropped
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCKS.retention]).catch(() => {})
   }
-  await client.query('DELETE FROM meter_fleet_minutely WHERE minute < $1', [cutoff])
-  await client.query('DELETE FROM vehicle_fleet_minutely WHERE minute < $1', [cutoff])
-  return dropped
 }
 
 export interface PartitionManagerOptions {

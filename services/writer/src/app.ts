@@ -1,12 +1,14 @@
 import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { PartitionManager, migrate } from '@energy-ingest/db'
 import Fastify from 'fastify'
-import { Kafka, logLevel } from 'kafkajs'
-import pg from 'pg'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
 import { pino, type Logger } from 'pino'
 import { brokerList, type Config } from './config.js'
 import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
+import { DeadLetterPublisher } from './dead-letters.js'
 import { pinoLogCreator } from './kafka-log.js'
+import { createPool } from './pg-pool.js'
+import { Heartbeat } from './heartbeat.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RollupCloser } from './rollup-closer.js'
 import healthRoutes from './routes/health.js'
@@ -26,9 +28,7 @@ export interface Writer {
 const READY_DB_TIMEOUT_MS = 1000
 
 /** Warns when the topics have another partition count than configured (it caps how many writers help). */
-async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: number, log: Logger) {
-  const admin = kafka.admin()
-  await admin.connect()
+async function checkPartitionCounts(admin: Admin, topics: TopicNames, expected: number, log: Logger) {
   try {
     const { topics: found } = await admin.fetchTopicMetadata({ topics: [topics.meter, topics.vehicle] })
     for (const t of found) {
@@ -41,8 +41,6 @@ async function checkPartitionCounts(kafka: Kafka, topics: TopicNames, expected: 
     }
   } catch (err) {
     log.warn({ err }, 'could not read topic metadata')
-  } finally {
-    await admin.disconnect()
   }
 }
 
@@ -53,6 +51,11 @@ export interface BuildOptions {
   afterCommit?: ConsumerOptions['afterCommit']
   /** The clock for retention, future skew, partition months and closing hours; tests pin it. */
   now?: () => Date
+  /**
+   * The consumer stopped for good (kafkajs crashed on an error it does not retry and will not restart
+   * it). The process should exit non-zero so that its supervisor starts a fresh writer; main.ts does.
+   */
+  onFatal?: (err: Error) => void
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
@@ -60,13 +63,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const metrics = createMetrics()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
 
-  const pool = new pg.Pool({
-    connectionString: config.DATABASE_URL,
-    max: config.PG_POOL_MAX,
-    application_name: 'energy-writer',
-    ...(config.PG_STATEMENT_TIMEOUT_MS > 0 ? { statement_timeout: config.PG_STATEMENT_TIMEOUT_MS } : {}),
-  })
-  pool.on('error', (err) => log.error({ err }, 'idle pg client failed')) // unhandled, it crashes us
+  const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
+  const heartbeatPool = createPool(config, { max: 1, name: 'energy-writer-heartbeat', log })
 
   const kafka = new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
@@ -77,10 +75,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logCreator: pinoLogCreator(log.child({ component: 'kafka' })),
   })
   const producer = kafka.producer({ allowAutoTopicCreation: false })
+  const admin = kafka.admin()
+  const deadLetters = new DeadLetterPublisher({
+    producer,
+    topic: topics.dlq,
+    metrics,
+    log: log.child({ component: 'dlq' }),
+  })
   const consumer = new TelemetryConsumer({
     kafka,
     pool,
-    producer,
+    deadLetters,
     topics,
     groupId: config.KAFKA_GROUP_ID,
     fromBeginning: config.KAFKA_FROM_BEGINNING,
@@ -99,6 +104,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     log: log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,
     now: opts.now,
+    onFatal: opts.onFatal,
   })
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({
@@ -115,6 +121,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     now: opts.now,
     metrics,
     log: log.child({ component: 'rollups' }),
+  })
+
+  const heartbeat = new Heartbeat({
+    pool: heartbeatPool,
+    intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
+    metrics,
+    log: log.child({ component: 'heartbeat' }),
   })
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }) })
@@ -151,13 +164,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       if (config.MIGRATE_ON_START) {
         const { applied } = await migrate({
           connectionString: config.DATABASE_URL,
+          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
           log: (message, fields) => log.info(fields ?? {}, message),
         })
         if (applied.length > 0) log.info({ applied }, 'migrations applied')
       }
+      heartbeat.start()
       await partitions.start()
       await producer.connect()
-      await checkPartitionCounts(kafka, topics, config.KAFKA_PARTITIONS, log)
+      await admin.connect()
+      await deadLetters.configure(admin)
+      await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
       await consumer.start()
       closer.start()
       started = true
@@ -166,10 +183,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     async stop() {
       if (started) await consumer.stop()
       await closer.stop()
+      await heartbeat.stop()
       await partitions.stop()
       await producer.disconnect()
+      await admin.disconnect()
       await http.close()
       await pool.end()
+      await heartbeatPool.end()
       log.info('writer stopped')
     },
   }

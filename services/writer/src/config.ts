@@ -20,7 +20,26 @@ export const ConfigSchema = Type.Object({
 
   DATABASE_URL: Type.String({ minLength: 1, description: 'PostgreSQL primary' }),
   PG_POOL_MAX: Int(4, 1, 'Connections at most (one per partition in flight, plus maintenance)'),
-  PG_STATEMENT_TIMEOUT_MS: Int(120_000, 0, 'statement_timeout of every writer connection (0: none)'),
+  PG_CONNECT_TIMEOUT_MS: Int(
+    10_000,
+    0,
+    'A connection attempt (or a wait for a pooled one) gives up after this (0: never)',
+  ),
+  PG_STATEMENT_TIMEOUT_MS: Int(
+    120_000,
+    0,
+    'statement_timeout of every writer connection: above the longest batch statement (0: none)',
+  ),
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: Int(
+    60_000,
+    0,
+    'idle_in_transaction_session_timeout: the server ends a session idle in a transaction this long (0: never)',
+  ),
+  PG_KEEPALIVE_IDLE_MS: Int(
+    10_000,
+    0,
+    'TCP keepalive on every connection: first probe after this much silence',
+  ),
   MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start-up' }),
 
   KAFKA_BROKERS: Type.String({
@@ -57,6 +76,11 @@ export const ConfigSchema = Type.Object({
   MAX_FUTURE_SKEW_MS: Int(300_000, 0, "A reading further ahead of its envelope's receivedAt goes to the DLQ"),
   HISTORY_RETENTION_MONTHS: Int(13, 1, 'Months kept besides the current one; older readings go to the DLQ'),
   PARTITION_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 1000, 'How often months are created/dropped'),
+  WRITER_HEARTBEAT_INTERVAL_MS: Int(
+    1000,
+    10,
+    'How often writer_heartbeat is touched on the primary (replica lag is measured against it)',
+  ),
   ROLLUP_CLOSE_INTERVAL_MS: Int(60_000, 100, 'How often closed hours are materialised into *_hourly'),
   ROLLUP_GRACE_MS: Int(300_000, 0, 'An hour is materialised this long after it ends'),
   RETRY_INITIAL_MS: Int(200, 1, 'First back-off of a batch that failed on a transient error'),

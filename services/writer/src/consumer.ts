@@ -1,7 +1,8 @@
 import type { TopicNames } from '@energy-ingest/contracts'
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type { Pool } from 'pg'
 import type { Logger } from 'pino'
+import type { DeadLetterPublisher } from './dead-letters.js'
 import { decodeBatch, type TopicKind, type WriterDeadLetter } from './decode.js'
 import { WriterErrorCode, pgErrorFields } from './errors.js'
 import type { Metrics } from './metrics.js'
@@ -10,8 +11,8 @@ import { storeBatch } from './store.js'
 export interface ConsumerOptions {
   kafka: Kafka
   pool: Pool
-  /** Sends dead letters; acks from all in-sync replicas. */
-  producer: Producer
+  /** Sends dead letters, in requests the DLQ topic accepts; acks from all in-sync replicas. */
+  deadLetters: DeadLetterPublisher
   topics: TopicNames
   groupId: string
   fromBeginning: boolean
@@ -29,6 +30,11 @@ export interface ConsumerOptions {
   metrics: Metrics
   log: Logger
   now?: () => Date
+  /**
+   * The consumer crashed and kafkajs will not restart it (an error it does not retry): this member
+   * consumes nothing from now on.
+   */
+  onFatal?: (err: Error) => void
   /** Test hook: runs after the batch's transaction committed and before its offsets are resolved. */
   afterCommit?: (batch: { topic: string; partition: number; lastOffset: string }) => Promise<void> | void
 }
@@ -73,6 +79,7 @@ export class TelemetryConsumer {
       this.joined = false
       this.crashed = payload.error.message
       opts.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
+      if (!payload.restart) opts.onFatal?.(payload.error)
     })
     this.consumer.on(STOP, () => {
       this.joined = false
@@ -209,25 +216,7 @@ export class TelemetryConsumer {
     metrics.batchDuration.observe({ type: kind }, (performance.now() - started) / 1000)
   }
 
-  private async sendDeadLetters(kind: TopicKind, letters: WriterDeadLetter[]): Promise<void> {
-    if (letters.length === 0) return
-    await this.opts.producer.send({
-      topic: this.opts.topics.dlq,
-      acks: -1,
-      messages: letters.map((letter) => ({
-        key: letter.source.key,
-        value: JSON.stringify(letter),
-        headers: { 'schema-version': '1', 'dead-letter-code': letter.code },
-      })),
-    })
-    for (const letter of letters) this.opts.metrics.deadLetters.inc({ type: kind, code: letter.code })
-    this.opts.log.warn(
-      {
-        count: letters.length,
-        codes: [...new Set(letters.map((l) => l.code))],
-        topic: letters[0]!.source.topic,
-      },
-      'sent to the dead-letter topic',
-    )
+  private sendDeadLetters(kind: TopicKind, letters: WriterDeadLetter[]): Promise<void> {
+    return this.opts.deadLetters.send(kind, letters)
   }
 }

@@ -39,6 +39,12 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
       labelNames: ['type', 'code'] as const,
       registers,
     }),
+    deadLettersTruncated: new Counter({
+      name: 'writer_dead_letters_truncated_total',
+      help: 'Dead letters whose payload was cut to fit the DLQ topic max.message.bytes',
+      labelNames: ['type'] as const,
+      registers,
+    }),
     batchRetries: new Counter({
       name: 'writer_batch_retries_total',
       help: 'Store attempts of a batch that failed on a transient error and were retried',
@@ -55,6 +61,11 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
       name: 'writer_rollup_hours_closed_total',
       help: 'Hours materialised into *_hourly by this writer',
       labelNames: ['type'] as const,
+      registers,
+    }),
+    heartbeatFailures: new Counter({
+      name: 'writer_heartbeat_failures_total',
+      help: 'Heartbeat updates of writer_heartbeat that failed',
       registers,
     }),
     partitionsCreated: new Counter({

@@ -34,12 +34,18 @@ export interface Harness {
   close(): Promise<void>
 }
 
+export interface HarnessOptions {
+  /** Topic configs of the DLQ topic (e.g. a small `max.message.bytes`), set when it is created. */
+  dlqConfig?: Record<string, string>
+}
+
 /** A database cloned from the migrated template, fresh topics, a pool and a producer. */
-export async function setupHarness(): Promise<Harness> {
+export async function setupHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const env = inject('testenv')
   const db = await createTestDatabase(env)
   const prefix = testTopicPrefix()
   const topics = topicNames(prefix)
+  if (opts.dlqConfig) await createTopicWithConfig(env.kafkaBrokers, topics.dlq, opts.dlqConfig)
   await createTopics(
     env.kafkaBrokers,
     [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
@@ -64,6 +70,26 @@ export async function setupHarness(): Promise<Harness> {
       await pool.end()
       await db.drop()
     },
+  }
+}
+
+async function createTopicWithConfig(brokers: string[], topic: string, config: Record<string, string>) {
+  const admin = new Kafka({ clientId: 'writer-test-admin', brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: PARTITIONS,
+          replicationFactor: 1,
+          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    })
+  } finally {
+    await admin.disconnect()
   }
 }
 
