@@ -150,7 +150,12 @@ export function validateReading(body: unknown, rules: TimeRules = {}): ReadingRe
     }
     const reading: MeterReading & { type?: never } = hasInterval
       ? { meterId: r.meterId, kwhConsumedAc: r.kwhConsumedAc, voltage: r.voltage, timestamp: time.iso }
-      : { meterId: r.meterId, energyRegisterKwh: r.energyRegisterKwh, voltage: r.voltage, timestamp: time.iso }
+      : {
+          meterId: r.meterId,
+          energyRegisterKwh: r.energyRegisterKwh,
+          voltage: r.voltage,
+          timestamp: time.iso,
+        }
     if (r.context !== undefined) reading.context = r.context
     return { ok: true, type: 'meter', reading }
   }

@@ -57,7 +57,12 @@ describe('deriveRegisterEnergy', () => {
     expect(flags(deriveRegisterEnergy(pts('910', '0', '0.1')))).toEqual(['first', 'reset', ''])
     expect(flags(deriveRegisterEnergy(pts('910', '0')))).toEqual(['first', 'reset'])
     // two drops in a row: the first is not undone by its next reading, so it is a reset
-    expect(flags(deriveRegisterEnergy(pts('910', '0', '0', '910.1')))).toEqual(['first', 'reset', '', 'suspect'])
+    expect(flags(deriveRegisterEnergy(pts('910', '0', '0', '910.1')))).toEqual([
+      'first',
+      'reset',
+      '',
+      'suspect',
+    ])
   })
 
   it('an increase above the power ceiling is suspect and counts 0', () => {

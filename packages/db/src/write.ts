@@ -30,14 +30,7 @@ export interface WriteOptions {
 }
 
 export type WritePhase =
-  | 'partitions'
-  | 'copy'
-  | 'insert'
-  | 'fleet'
-  | 'hourly'
-  | 'live'
-  | 'register'
-  | 'commit'
+  'partitions' | 'copy' | 'insert' | 'fleet' | 'hourly' | 'live' | 'register' | 'commit'
 
 export interface WriteResult {
   rows: number
@@ -180,7 +173,11 @@ async function writeBatch<Row>(
     const closedBefore = watermark.rows[0]?.hour ?? null // null: infinity, every row folds per batch
     const isLate = (ts: string) => closedBefore === null || ts.slice(0, 13) < closedBefore
     // Register meters only (an interval-only batch sends nothing more): one lock per meter.
-    if (registerKeys.length > 0) await lockRegisterMeters(client, registerKeys.map((k) => k.meterId))
+    if (registerKeys.length > 0)
+      await lockRegisterMeters(
+        client,
+        registerKeys.map((k) => k.meterId),
+      )
 
     let direct = false
     if (mode === 'copy') {

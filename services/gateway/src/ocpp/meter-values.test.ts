@@ -22,7 +22,10 @@ const v16 = {
         { value: '230', measurand: 'Voltage', unit: 'V' },
       ],
     },
-    { timestamp: '2026-03-01T10:02:00Z', sampledValue: [{ value: '7.4', measurand: 'Power.Active.Import', unit: 'kW' }] },
+    {
+      timestamp: '2026-03-01T10:02:00Z',
+      sampledValue: [{ value: '7.4', measurand: 'Power.Active.Import', unit: 'kW' }],
+    },
   ],
 }
 
@@ -33,9 +36,24 @@ const v201 = {
     {
       timestamp: '2026-03-01T10:00:00Z',
       sampledValue: [
-        { value: 300.1, measurand: 'Energy.Active.Import.Register', phase: 'L1', unitOfMeasure: { unit: 'kWh' } },
-        { value: 300.2, measurand: 'Energy.Active.Import.Register', phase: 'L2', unitOfMeasure: { unit: 'kWh' } },
-        { value: 0.3001, measurand: 'Energy.Active.Import.Register', phase: 'L3', unitOfMeasure: { unit: 'Wh', multiplier: 3 } },
+        {
+          value: 300.1,
+          measurand: 'Energy.Active.Import.Register',
+          phase: 'L1',
+          unitOfMeasure: { unit: 'kWh' },
+        },
+        {
+          value: 300.2,
+          measurand: 'Energy.Active.Import.Register',
+          phase: 'L2',
+          unitOfMeasure: { unit: 'kWh' },
+        },
+        {
+          value: 0.3001,
+          measurand: 'Energy.Active.Import.Register',
+          phase: 'L3',
+          unitOfMeasure: { unit: 'Wh', multiplier: 3 },
+        },
         { value: 229.9, measurand: 'Voltage', unitOfMeasure: { unit: 'V' } },
         { value: 50, measurand: 'SoC' },
       ],
@@ -58,8 +76,20 @@ describe('OCPP MeterValues', () => {
   it('maps 1.6: default measurand is an energy register in Wh, parsed exactly; voltage phase average', () => {
     const r = mapMeterValues('1.6', 'MeterValues', 'CP-1', v16)
     expect(r.readings.map((x) => x.reading)).toEqual([
-      { meterId: 'CP-1:1', energyRegisterKwh: 910.08, voltage: 230.7, timestamp: '2026-03-01T10:00:00Z', context: 'Sample.Periodic' },
-      { meterId: 'CP-1:1', energyRegisterKwh: 910.1, voltage: 230, timestamp: '2026-03-01T10:01:00Z', context: 'Sample.Periodic' },
+      {
+        meterId: 'CP-1:1',
+        energyRegisterKwh: 910.08,
+        voltage: 230.7,
+        timestamp: '2026-03-01T10:00:00Z',
+        context: 'Sample.Periodic',
+      },
+      {
+        meterId: 'CP-1:1',
+        energyRegisterKwh: 910.1,
+        voltage: 230,
+        timestamp: '2026-03-01T10:01:00Z',
+        context: 'Sample.Periodic',
+      },
     ])
     expect(r.ignored).toBe(2) // Current.Import, Power.Active.Import
     expect(r.rejected).toEqual([])
@@ -67,7 +97,11 @@ describe('OCPP MeterValues', () => {
 
   it('maps 2.0.1: multiplier applied, per-phase registers summed exactly', () => {
     const r = mapMeterValues('2.0.1', 'MeterValues', 'CP-2', v201)
-    expect(r.readings[0]!.reading).toMatchObject({ meterId: 'CP-2:2', energyRegisterKwh: 600.6001, voltage: 229.9 })
+    expect(r.readings[0]!.reading).toMatchObject({
+      meterId: 'CP-2:2',
+      energyRegisterKwh: 600.6001,
+      voltage: 229.9,
+    })
     expect(r.ignored).toBe(1)
   })
 

@@ -249,7 +249,9 @@ export function mapMeterValues(
     if (register === undefined) {
       out.rejected.push({
         index,
-        issues: [{ field: field('sampledValue'), reason: 'energy register has more than 15 significant digits' }],
+        issues: [
+          { field: field('sampledValue'), reason: 'energy register has more than 15 significant digits' },
+        ],
       })
       return
     }

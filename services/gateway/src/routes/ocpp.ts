@@ -21,7 +21,9 @@ export interface OcppRouteOptions {
 
 const OcppAcceptedSchema = Type.Object({
   accepted: Type.Integer({ description: 'Readings published (one per meterValue with an energy register)' }),
-  ignored: Type.Integer({ description: 'Sampled values not modelled (other measurands, signed data, units)' }),
+  ignored: Type.Integer({
+    description: 'Sampled values not modelled (other measurands, signed data, units)',
+  }),
   rejected: Type.Array(
     Type.Object({
       index: Type.Integer({ description: 'Index in meterValue' }),
