@@ -20,17 +20,60 @@ export const TimestampSchema = Type.String({
 
 const Energy = (description: string) => Type.Number({ minimum: 0, maximum: MAX_INTERVAL_KWH, description })
 
+/** Upper bound of a cumulative energy register, kWh (a 9-digit register in kWh). */
+export const MAX_REGISTER_KWH = 1_000_000_000
+
+/** OCPP ReadingContext values (1.6 and 2.0.1 spell them the same). */
+export const READING_CONTEXTS = [
+  'Interruption.Begin',
+  'Interruption.End',
+  'Other',
+  'Sample.Clock',
+  'Sample.Periodic',
+  'Transaction.Begin',
+  'Transaction.End',
+  'Trigger',
+] as const
+
 export const MeterReadingSchema = Type.Object(
   {
     type: Type.Optional(Type.Literal('meter')),
     meterId: DeviceIdSchema,
-    kwhConsumedAc: Energy(
-      'AC energy drawn from the grid in this reporting interval (kWh since the previous reading)',
+    kwhConsumedAc: Type.Optional(
+      Energy(
+        'Interval energy: AC energy drawn from the grid in this reporting interval (kWh since the ' +
+          'previous reading). Exactly one of kwhConsumedAc and energyRegisterKwh.',
+      ),
+    ),
+    energyRegisterKwh: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: MAX_REGISTER_KWH,
+        description:
+          "Cumulative energy register, kWh (OCPP Energy.Active.Import.Register). The reading's energy " +
+          "is derived by the writer: its increase over the meter's previous register reading in time " +
+          'order; a decrease is a reset (the energy is the register value), a drop that the next ' +
+          'reading undoes is a placeholder (no energy), the first reading has none, and an increase ' +
+          'above the power ceiling (400 kW by default) is suspect and not counted. Exactly one of ' +
+          'kwhConsumedAc and energyRegisterKwh.',
+      }),
     ),
     voltage: Type.Number({ minimum: 0, maximum: 1000, description: 'Grid voltage, V' }),
     timestamp: TimestampSchema,
+    context: Type.Optional(
+      Type.Union(
+        READING_CONTEXTS.map((c) => Type.Literal(c)),
+        { description: 'OCPP ReadingContext of the sample, kept with the reading' },
+      ),
+    ),
   },
-  { $id: 'MeterReading', additionalProperties: false, description: 'A smart-meter reading (grid side)' },
+  {
+    $id: 'MeterReading',
+    additionalProperties: false,
+    description:
+      'A smart-meter reading (grid side): interval energy (kwhConsumedAc) or a cumulative register ' +
+      '(energyRegisterKwh), exactly one of the two',
+  },
 )
 export type MeterReading = Static<typeof MeterReadingSchema>
 

@@ -13,6 +13,33 @@ const vehicle = {
 }
 
 describe('validateReading', () => {
+  it('takes a cumulative register instead of interval energy, with an OCPP context', () => {
+    const { kwhConsumedAc: _, ...base } = meter
+    const r = validateReading({ ...base, energyRegisterKwh: 1234.5, context: 'Sample.Periodic' }, rules)
+    expect(r).toEqual({
+      ok: true,
+      type: 'meter',
+      reading: {
+        ...base,
+        energyRegisterKwh: 1234.5,
+        context: 'Sample.Periodic',
+        timestamp: '2026-06-01T11:59:00.000Z',
+      },
+    })
+  })
+
+  it('needs exactly one of kwhConsumedAc and energyRegisterKwh', () => {
+    const { kwhConsumedAc: _, ...base } = meter
+    const both = validateReading({ ...meter, energyRegisterKwh: 1 }, rules)
+    expect(both.ok).toBe(false)
+    if (!both.ok) expect(both.issues[0]).toMatchObject({ field: 'energyRegisterKwh' })
+    const none = validateReading(base, rules)
+    expect(none.ok).toBe(false)
+    if (!none.ok) expect(none.issues[0]).toMatchObject({ field: 'kwhConsumedAc' })
+    expect(validateReading({ ...base, energyRegisterKwh: -1 }, rules).ok).toBe(false)
+    expect(validateReading({ ...base, energyRegisterKwh: 5, context: 'Bogus' }, rules).ok).toBe(false)
+  })
+
   it('detects a meter by its id field and normalises the timestamp', () => {
     expect(validateReading(meter, rules)).toEqual({
       ok: true,

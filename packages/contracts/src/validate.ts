@@ -133,16 +133,31 @@ export function validateReading(body: unknown, rules: TimeRules = {}): ReadingRe
   if ('reason' in time) return { ok: false, issues: [time] }
   if (detected.type === 'meter') {
     const r = body as MeterReading
-    return {
-      ok: true,
-      type: 'meter',
-      reading: {
-        meterId: r.meterId,
-        kwhConsumedAc: r.kwhConsumedAc,
-        voltage: r.voltage,
-        timestamp: time.iso,
-      },
+    const hasInterval = r.kwhConsumedAc !== undefined
+    const hasRegister = r.energyRegisterKwh !== undefined
+    if (hasInterval === hasRegister) {
+      return {
+        ok: false,
+        issues: [
+          {
+            field: hasInterval ? 'energyRegisterKwh' : 'kwhConsumedAc',
+            reason: hasInterval
+              ? 'must not be sent with kwhConsumedAc: send exactly one of them'
+              : 'is required (or energyRegisterKwh): send exactly one of them',
+          },
+        ],
+      }
     }
+    const reading: MeterReading & { type?: never } = hasInterval
+      ? { meterId: r.meterId, kwhConsumedAc: r.kwhConsumedAc, voltage: r.voltage, timestamp: time.iso }
+      : {
+          meterId: r.meterId,
+          energyRegisterKwh: r.energyRegisterKwh,
+          voltage: r.voltage,
+          timestamp: time.iso,
+        }
+    if (r.context !== undefined) reading.context = r.context
+    return { ok: true, type: 'meter', reading }
   }
   const r = body as VehicleReading
   return {

@@ -37,4 +37,18 @@ export { upsertAssignments, type AssignmentRow } from './assignments.js'
 export { resolveTimeline, type SentAssignment, type TimelineInterval } from './assignment-timeline.js'
 export { copyField, copyRow, decimalText, microsOf } from './copy-text.js'
 export { LOCK_NAMESPACE, LOCKS } from './locks.js'
+export {
+  deriveRegisterEnergy,
+  deriveRegisterEnergyAt,
+  compareDecimal,
+  subtractDecimal,
+  normalizeDecimal,
+  DEFAULT_MAX_POWER_KW,
+  ENERGY_FLAGS,
+  type EnergyFlag,
+  type RegisterPoint,
+  type DerivedEnergy,
+  type DeriveOptions,
+} from './register-energy.js'
+export { REGISTER_LOCK_NAMESPACE, type RegisterKey } from './register-pass.js'
 export type { DbClient, Queryable, ReadingKind, Decimal, MeterRow, VehicleRow } from './types.js'

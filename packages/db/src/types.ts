@@ -15,8 +15,13 @@ export interface MeterRow {
   meterId: string
   /** RFC 3339 UTC, up to microseconds (as normalised by contracts' parseTimestamp). */
   timestamp: string
-  kwhConsumedAc: Decimal
+  /** Interval energy (kWh since the previous reading). Exactly one of this and energyRegisterKwh. */
+  kwhConsumedAc?: Decimal
+  /** Cumulative register, kWh: the interval energy is derived in the write transaction. */
+  energyRegisterKwh?: Decimal
   voltage: Decimal
+  /** OCPP ReadingContext, when sent. */
+  context?: string | null
   receivedAt?: string | null
 }
 

@@ -7,6 +7,7 @@ import { LOCK_NAMESPACE, LOCKS } from './locks.js'
 import { ensureMonths } from './partitions.js'
 import type { KindSpec } from './queries/kind-spec.js'
 import { METER } from './queries/meter.js'
+import { lockRegisterMeters, registerPass, type RegisterKey } from './register-pass.js'
 import { VEHICLE } from './queries/vehicle.js'
 import type { DbClient, MeterRow, ReadingKind, VehicleRow } from './types.js'
 
@@ -22,11 +23,14 @@ export interface WriteOptions {
    * `on-conflict` is kept for the benchmark's comparison.
    */
   insertMode?: 'auto' | 'copy' | 'insert' | 'on-conflict'
+  /** Power ceiling of the register `suspect` rule, kW (register-energy.ts). Default 400. */
+  maxPowerKw?: number
   /** Filled with milliseconds per phase, for benchmarks. */
   timings?: Partial<Record<WritePhase, number>>
 }
 
-export type WritePhase = 'partitions' | 'copy' | 'insert' | 'fleet' | 'hourly' | 'live' | 'commit'
+export type WritePhase =
+  'partitions' | 'copy' | 'insert' | 'fleet' | 'hourly' | 'live' | 'register' | 'commit'
 
 export interface WriteResult {
   rows: number
@@ -38,6 +42,8 @@ export interface WriteResult {
   /** optimistic: every row was new (one COPY or plain insert); on-conflict: the ON CONFLICT path ran. */
   path: 'optimistic' | 'on-conflict'
   partitionsCreated: string[]
+  /** Register rows (inserted or stored neighbours) whose derived energy or flags this batch changed. */
+  registerChanged: number
 }
 
 const ROLLUP_LOCK: Record<ReadingKind, number> = { meter: LOCKS.meterRollup, vehicle: LOCKS.vehicleRollup }
@@ -119,6 +125,7 @@ async function writeBatch<Row>(
     lateHourRows: 0,
     path: 'optimistic',
     partitionsCreated: [],
+    registerChanged: 0,
   }
   if (rows.length === 0) return result
   const timings = opts.timings
@@ -135,6 +142,13 @@ async function writeBatch<Row>(
   result.partitionsCreated = await ensureMonthsCached(client, spec.kind, hours)
   lap('partitions')
 
+  const registerKeys: RegisterKey[] = []
+  if (spec.registerKey) {
+    for (const r of rows) {
+      const key = spec.registerKey(r)
+      if (key) registerKeys.push(key)
+    }
+  }
   const ready = batchTablesReady.get(client) ?? new Set<string>()
   const fields = rows.map((r) => spec.fields(r))
   const newest = newestPerDevice(fields)
@@ -158,6 +172,12 @@ async function writeBatch<Row>(
     const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
     const closedBefore = watermark.rows[0]?.hour ?? null // null: infinity, every row folds per batch
     const isLate = (ts: string) => closedBefore === null || ts.slice(0, 13) < closedBefore
+    // Register meters only (an interval-only batch sends nothing more): one lock per meter.
+    if (registerKeys.length > 0)
+      await lockRegisterMeters(
+        client,
+        registerKeys.map((k) => k.meterId),
+      )
 
     let direct = false
     if (mode === 'copy') {
@@ -239,6 +259,16 @@ async function writeBatch<Row>(
       }
     }
     result.duplicates = rows.length - result.inserted
+    if (registerKeys.length > 0) {
+      const pass = await registerPass(client, registerKeys, {
+        shard: opts.shard ?? 0,
+        watermark: watermarkParam(closedBefore),
+        ...(opts.maxPowerKw === undefined ? {} : { maxPowerKw: opts.maxPowerKw }),
+      })
+      result.registerChanged = pass.changed
+      result.lateHourRows += pass.hourlyRows
+      lap('register')
+    }
     await client.query('COMMIT')
     ready.add(spec.kind)
     batchTablesReady.set(client, ready)

@@ -56,6 +56,22 @@ export const MeterSummarySchema = Type.Object({
   readings: Type.Integer(),
   firstReadingAt: NullableTime('Timestamp of the first reading in the window'),
   lastReadingAt: NullableTime('Timestamp of the last reading in the window'),
+  energyFlags: Type.Object(
+    {
+      resets: Type.Integer({ description: 'Register readings that were a reset (energy = register value)' }),
+      placeholders: Type.Integer({
+        description: 'Register readings skipped as placeholders (a drop the next reading undid)',
+      }),
+      suspects: Type.Integer({
+        description: 'Register readings whose increase exceeded the power ceiling: not counted in totals',
+      }),
+    },
+    {
+      description:
+        'Counts of the flags the energy derivation set on register readings in the window (all 0 for ' +
+        'an interval meter)',
+    },
+  ),
   vehicleIds: Type.Array(Type.String(), { description: 'Vehicles assigned to this meter during the window' }),
 })
 

@@ -13,6 +13,7 @@ import publisher from './plugins/publisher.js'
 import tokenRateLimit from './plugins/rate-limit.js'
 import assignmentRoutes from './routes/assignments.js'
 import batchRoutes from './routes/batch.js'
+import ocppRoutes from './routes/ocpp.js'
 import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
 import metricsRoutes from './routes/metrics.js'
@@ -127,6 +128,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
         maxUnreadable: config.INGEST_BATCH_MAX_UNREADABLE,
       })
       await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+      await v1.register(ocppRoutes, { time, bodyLimitBytes: 1024 * 1024 })
     },
     { prefix: '/v1' },
   )

@@ -1,3 +1,4 @@
+import type { RegisterKey } from '../register-pass.js'
 import type { ReadingKind } from '../types.js'
 
 /**
@@ -33,6 +34,8 @@ export interface KindSpec<Row> {
   upsertLive: string
   /** Recomputes the hourly rows of [$1, $2) from history (closeHours). */
   materializeHourly: string
+  /** Meters only: the key of a cumulative-register reading (its energy is derived), else undefined. */
+  registerKey?: (row: Row) => RegisterKey | undefined
 }
 
 /**

@@ -17,6 +17,10 @@ export interface MeterAggregate {
   voltageMax: string | null
   firstTs: Date | null
   lastTs: Date | null
+  /** Register readings flagged by the energy derivation (reset, placeholder, suspect). */
+  resets: number
+  placeholders: number
+  suspects: number
 }
 
 export interface VehicleAggregate {
@@ -39,15 +43,19 @@ function partsSql(k: number, block: (p: (i: number) => string) => string): strin
   return blocks.join('\nUNION ALL\n')
 }
 
+const FLAGS = `('reset' = ANY (energy_flags))::int, ('placeholder' = ANY (energy_flags))::int,
+         ('suspect' = ANY (energy_flags))::int`
+
 const meterBlock = (p: (i: number) => string) => `
   SELECT readings::bigint AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
-         voltage_max AS vmax, first_ts, last_ts
+         voltage_max AS vmax, first_ts, last_ts, energy_resets AS fr, energy_placeholders AS fp,
+         energy_suspects AS fs
     FROM meter_hourly WHERE meter_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
   UNION ALL
-  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
     FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
   UNION ALL
-  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
     FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
 
 const vehicleBlock = (p: (i: number) => string) => `
@@ -69,7 +77,8 @@ export function meterAggregateSql(k: number): string {
   if (sql === undefined) {
     sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
        sum(vsum)::text AS voltage_sum, min(vmin)::text AS voltage_min, max(vmax)::text AS voltage_max,
-       min(first_ts) AS first_ts, max(last_ts) AS last_ts
+       min(first_ts) AS first_ts, max(last_ts) AS last_ts, COALESCE(sum(fr), 0)::int AS resets,
+       COALESCE(sum(fp), 0)::int AS placeholders, COALESCE(sum(fs), 0)::int AS suspects
   FROM (${partsSql(k, meterBlock)}) parts`
     sqlCache.set(key, sql)
   }
@@ -111,6 +120,9 @@ export async function meterAggregate(
       voltageMax: null,
       firstTs: null,
       lastTs: null,
+      resets: 0,
+      placeholders: 0,
+      suspects: 0,
     }
   }
   const { rows } = await client.query(meterAggregateSql(ranges.length), params(ranges, closedBefore))
@@ -123,6 +135,9 @@ export async function meterAggregate(
     voltageMax: r.voltage_max as string | null,
     firstTs: r.first_ts as Date | null,
     lastTs: r.last_ts as Date | null,
+    resets: r.resets as number,
+    placeholders: r.placeholders as number,
+    suspects: r.suspects as number,
   }
 }
 

@@ -50,6 +50,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
           readings: m.readings,
           firstReadingAt: iso(m.firstTs),
           lastReadingAt: iso(m.lastTs),
+          energyFlags: { resets: m.resets, placeholders: m.placeholders, suspects: m.suspects },
           vehicleIds: await meterVehicleIds(client, meterId, window),
         }
       })

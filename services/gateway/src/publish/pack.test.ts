@@ -25,7 +25,7 @@ describe('packRecords', () => {
       expect(readings.length).toBeLessThanOrEqual(2)
       for (const reading of readings) {
         expect(partitionForKey(reading.meterId, 12)).toBe(m.partition)
-        seen.push(reading.kwhConsumedAc)
+        seen.push(reading.kwhConsumedAc!)
       }
       expect(partitionForKey(m.key as string, 12)).toBe(m.partition)
       expect(m.headers).toEqual({ 'schema-version': '1' })
