@@ -10,6 +10,7 @@ import fleetRoutes from './routes/fleet.js'
 import healthRoutes from './routes/health.js'
 import liveRoutes from './routes/live.js'
 import performanceRoutes from './routes/performance.js'
+import seriesRoutes from './routes/series.js'
 import summaryRoutes from './routes/summaries.js'
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
@@ -55,6 +56,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
         alertsCacheMs: config.ANALYTICS_ALERTS_CACHE_MS,
       })
       await v1.register(liveRoutes)
+      await v1.register(seriesRoutes, { ...windowOpts, maxPoints: config.ANALYTICS_SERIES_MAX_POINTS })
     },
     { prefix: '/v1' },
   )

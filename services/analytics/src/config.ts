@@ -37,6 +37,7 @@ export const ConfigSchema = Type.Object({
     0,
     'How long one computation of the efficiency alerts (closed hours only) is shared; 0 = every request',
   ),
+  ANALYTICS_SERIES_MAX_POINTS: Int(2_000, 1, 'Most points one time-series answer may hold', 100_000),
   ANALYTICS_MAX_REPLICA_LAG_S: Int(60, 1, 'Replication lag beyond which /health/ready fails'),
 })
 export type Config = Static<typeof ConfigSchema>
