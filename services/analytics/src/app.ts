@@ -6,6 +6,7 @@ import errorHandler from './plugins/error-handler.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import pgPool from './plugins/pg.js'
+import exportRoutes from './routes/export.js'
 import fleetRoutes from './routes/fleet.js'
 import healthRoutes from './routes/health.js'
 import liveRoutes from './routes/live.js'
@@ -57,6 +58,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
       })
       await v1.register(liveRoutes)
       await v1.register(seriesRoutes, { ...windowOpts, maxPoints: config.ANALYTICS_SERIES_MAX_POINTS })
+      await v1.register(exportRoutes, {
+        now: windowOpts.now,
+        maxDays: config.ANALYTICS_EXPORT_MAX_DAYS,
+        timeoutMs: config.ANALYTICS_EXPORT_TIMEOUT_MS,
+      })
     },
     { prefix: '/v1' },
   )
