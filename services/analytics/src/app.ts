@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import { apiKeys, type Config } from './config.js'
 import auth from './plugins/auth.js'
+import dashboard from './plugins/dashboard.js'
 import errorHandler from './plugins/error-handler.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
@@ -42,6 +43,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     max: config.ANALYTICS_POOL_MAX,
     statementTimeoutMs: config.ANALYTICS_STATEMENT_TIMEOUT_MS,
   })
+  await app.register(dashboard)
   await app.register(healthRoutes, {
     allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,
     maxLagS: config.ANALYTICS_MAX_REPLICA_LAG_S,
