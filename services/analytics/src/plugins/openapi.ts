@@ -12,6 +12,11 @@ const DESCRIPTION = `Analytics over the fleet's telemetry, served from a Postgre
   the result equals the aggregate over raw history.
 * \`asOf\` is the commit time of the last transaction the replica has replayed: data committed on the
   primary after it is not yet visible.
+* Time series (\`…/series\`): one point per \`bucket\` (15m, hour, day) of the local clock of \`tz\` (an
+  IANA zone, default UTC; a DST day lasts 23 or 25 h); each point equals the raw-history aggregate of
+  its bucket; at most ANALYTICS_SERIES_MAX_POINTS (2000) points.
+* Export (\`/v1/export/readings\`): raw readings streamed as CSV or NDJSON; its description lists the
+  columns and units.
 * Authorization: \`Bearer <API key>\` (ANALYTICS_API_KEYS).`
 
 export default fp(
