@@ -64,6 +64,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
         now: windowOpts.now,
         maxDays: config.ANALYTICS_EXPORT_MAX_DAYS,
         timeoutMs: config.ANALYTICS_EXPORT_TIMEOUT_MS,
+        maxConcurrent: config.ANALYTICS_EXPORT_MAX_CONCURRENT,
       })
     },
     { prefix: '/v1' },

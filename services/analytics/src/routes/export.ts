@@ -4,6 +4,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream'
 import { constants, createGzip } from 'node:zlib'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
+import createError from '@fastify/error'
 import { BadRequest } from '../errors.js'
 import { EXPORT_COLUMNS, exportCopySql, type ExportFormat, type ExportKind } from '../queries/export.js'
 import { errorResponses } from '../schemas.js'
@@ -15,7 +16,15 @@ export interface ExportOptions {
   maxDays: number
   /** statement_timeout of one export's COPY (ANALYTICS_EXPORT_TIMEOUT_MS; 0 = none). */
   timeoutMs: number
+  /** Exports running at once at most (ANALYTICS_EXPORT_MAX_CONCURRENT); each holds a pool connection. */
+  maxConcurrent: number
 }
+
+const ExportBusy = createError(
+  'ANALYTICS_EXPORT_BUSY',
+  'at most %d exports run at once (each holds a replica connection); retry later',
+  503,
+)
 
 const ID = /^[A-Za-z0-9._:-]+$/
 const MAX_IDS = 1000
@@ -28,7 +37,7 @@ export const EXPORT_DESCRIPTION = `Streams raw readings from the read replica, a
 * meter columns: ${columnsDoc('meter')}
 * vehicle columns: ${columnsDoc('vehicle')}
 
-Values are exactly as stored (no rounding). With \`ids\`, rows are ordered by device then time; without, they come in storage order (close to arrival order). The window is half-open \`[from, to)\`, at most ANALYTICS_EXPORT_MAX_DAYS (31) days. The body is gzip-compressed when the request sends \`Accept-Encoding: gzip\`. Closing the connection stops the query.`
+Values are exactly as stored (no rounding). With \`ids\`, rows are ordered by device then time; without, they come in storage order (close to arrival order). The window is half-open \`[from, to)\`, at most ANALYTICS_EXPORT_MAX_DAYS (31) days. The body is gzip-compressed when the request sends \`Accept-Encoding: gzip\`. Closing the connection stops the query. At most ANALYTICS_EXPORT_MAX_CONCURRENT (2) exports run at once; another is a 503 to retry.`
 
 const ExportQuerySchema = Type.Object(
   {
@@ -83,6 +92,7 @@ const stamp = (d: Date) =>
 /** GET /export/readings: raw history as a stream, memory-flat whatever its size. */
 const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts) => {
   const connectionString = (app.replica.options as pg.PoolConfig).connectionString
+  let running = 0
 
   app.get(
     '/export/readings',
@@ -111,7 +121,16 @@ const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts)
       const ids = parseIds(req.query.ids)
       const sql = exportCopySql({ kind, format, window, ids })
 
-      const client = await app.replica.connect()
+      // Exports are long: cap them, so that they never take every connection the other routes need.
+      if (running >= opts.maxConcurrent) throw new ExportBusy(opts.maxConcurrent)
+      running++
+      let client: pg.PoolClient
+      try {
+        client = await app.replica.connect()
+      } catch (err) {
+        running--
+        throw err
+      }
       let done = false
       /**
        * Ends the export once. A finished COPY commits and returns the connection to the pool. Any other
@@ -122,6 +141,7 @@ const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts)
       const finish = async (ok: boolean) => {
         if (done) return
         done = true
+        running--
         if (ok) {
           try {
             await client.query('COMMIT')
@@ -159,8 +179,10 @@ const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts)
       // The payload Fastify pipes into the response (with backpressure). Fastify destroys it when the
       // client goes away; pipeline then destroys the COPY stream, and the close below ends the query.
       const payload = new PassThrough({ highWaterMark: 64 * 1024 })
+      // Success = the COPY was read to its end and handed on; an early end is an error here
+      // (ERR_STREAM_PREMATURE_CLOSE when Fastify destroys the payload for a client that left).
       const onEnd = (err: Error | null | undefined) => {
-        void finish(!err && !payload.destroyed)
+        void finish(!err)
       }
       if (gzip) pipeline(copy, createGzip({ level: constants.Z_BEST_SPEED }), payload, onEnd)
       else pipeline(copy, payload, onEnd)

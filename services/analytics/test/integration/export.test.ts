@@ -171,6 +171,30 @@ describe('GET /v1/export/readings', () => {
     expect(refused.res.headers['content-encoding']).toBeUndefined()
   })
 
+  it('a finished export commits and returns its connection to the pool', async () => {
+    let removed = 0
+    const onRemove = () => removed++
+    app.replica.on('remove', onRemove)
+    try {
+      for (const format of ['csv', 'ndjson'])
+        for (const encoding of ['gzip', 'identity']) {
+          const { res } = await get(
+            `/v1/export/readings?kind=meter&from=2026-06-10T00:00:00Z&to=2026-06-10T00:30:00Z&format=${format}`,
+            { 'accept-encoding': encoding },
+          )
+          expect(res.statusCode).toBe(200)
+        }
+      // The last one commits after its body went out: its connection comes back a moment later.
+      await eventually(() => app.replica.idleCount === app.replica.totalCount, {
+        timeoutMs: 10_000,
+        message: 'every connection back in the pool',
+      })
+      expect(removed).toBe(0)
+    } finally {
+      app.replica.off('remove', onRemove)
+    }
+  })
+
   it.each([
     ['kind=meter&from=2026-05-01T00:00:00Z&to=2026-06-05T00:00:00Z', 'at most 31 days'],
     ['from=2026-06-10T00:00:00Z', 'kind'],
@@ -252,9 +276,16 @@ describe('GET /v1/export/readings', () => {
     const during = process.memoryUsage()
     expect((during.rss - before.rss) / MB).toBeLessThan(48)
     req.destroy()
+    await eventually(async () => (await copiesOnReplica()).length === 0, {
+      timeoutMs: 30_000,
+      message: 'the paused COPY to end after the client left',
+    })
   }, 120_000)
 
   it('a client that goes away ends the COPY on the replica, and the pool keeps working', async () => {
+    let removed = 0
+    const onRemove = () => removed++
+    app.replica.on('remove', onRemove)
     for (const format of ['csv', 'ndjson']) {
       const { req, response } = request(
         `/v1/export/readings?kind=meter&from=${BIG.from}&to=${BIG.to}&format=${format}`,
@@ -270,10 +301,35 @@ describe('GET /v1/export/readings', () => {
       })
     }
     // The connections of the aborted exports were discarded, not returned to the pool half-used.
+    await eventually(() => removed === 2, { timeoutMs: 10_000, message: 'two connections discarded' })
+    app.replica.off('remove', onRemove)
     const after = await get('/v1/export/readings?kind=vehicle&from=2026-06-13T00:00:00Z&ids=EV-1')
     expect(after.text).toBe(
       'vehicleId,timestamp,soc,kwhDeliveredDc,batteryTemp,receivedAt\nEV-1,2026-06-13T10:00:00.000000Z,60,1,20,\n',
     )
     expect((await get(`/v1/analytics/fleet/summary?from=${BIG.from}&to=${BIG.to}`)).res.statusCode).toBe(200)
+  }, 120_000)
+
+  it('runs at most ANALYTICS_EXPORT_MAX_CONCURRENT (2) exports at once; a third is a 503 to retry', async () => {
+    const open = [0, 1].map(() => request(`/v1/export/readings?kind=meter&from=${BIG.from}&to=${BIG.to}`))
+    for (const o of open) {
+      const res = await o.response
+      expect(res.statusCode).toBe(200)
+      await new Promise<void>((resolve) => res.once('data', () => resolve()))
+      res.pause()
+    }
+    const third = await get(`/v1/export/readings?kind=meter&from=${BIG.from}&to=${BIG.to}`)
+    expect(third.res.statusCode).toBe(503)
+    expect(third.res.headers['retry-after']).toBeDefined()
+    expect(JSON.parse(third.text)).toMatchObject({ code: 'ANALYTICS_EXPORT_BUSY' })
+    // The other routes still get connections.
+    expect((await get('/v1/analytics/fleet/summary')).res.statusCode).toBe(200)
+    for (const o of open) o.req.destroy()
+    await eventually(async () => (await copiesOnReplica()).length === 0, {
+      timeoutMs: 30_000,
+      message: 'both COPYs to end',
+    })
+    const again = await get('/v1/export/readings?kind=vehicle&from=2026-06-13T00:00:00Z&ids=EV-1')
+    expect(again.res.statusCode).toBe(200)
   }, 120_000)
 })
