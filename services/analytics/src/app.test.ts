@@ -30,10 +30,14 @@ describe('analytics app', () => {
       }
       expect(Object.keys(doc.paths).sort()).toEqual([
         '/v1/analytics/efficiency/alerts',
+        '/v1/analytics/fleet/series',
         '/v1/analytics/fleet/summary',
         '/v1/analytics/meters/{meterId}',
+        '/v1/analytics/meters/{meterId}/series',
         '/v1/analytics/performance/{vehicleId}',
         '/v1/analytics/vehicles/{vehicleId}',
+        '/v1/analytics/vehicles/{vehicleId}/series',
+        '/v1/export/readings',
         '/v1/meters/{meterId}/live',
         '/v1/vehicles/{vehicleId}/live',
       ])

@@ -2,14 +2,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import { apiKeys, type Config } from './config.js'
 import auth from './plugins/auth.js'
+import dashboard from './plugins/dashboard.js'
 import errorHandler from './plugins/error-handler.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import pgPool from './plugins/pg.js'
+import exportRoutes from './routes/export.js'
 import fleetRoutes from './routes/fleet.js'
 import healthRoutes from './routes/health.js'
 import liveRoutes from './routes/live.js'
 import performanceRoutes from './routes/performance.js'
+import seriesRoutes from './routes/series.js'
 import summaryRoutes from './routes/summaries.js'
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
@@ -49,6 +52,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     keepAliveMs: config.ANALYTICS_PG_KEEPALIVE_MS,
     probeTimeoutMs: config.ANALYTICS_HEALTH_TIMEOUT_MS,
   })
+  await app.register(dashboard)
   await app.register(healthRoutes, {
     allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,
     maxLagS: config.ANALYTICS_MAX_REPLICA_LAG_S,
@@ -64,6 +68,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
         alertsCacheMs: config.ANALYTICS_ALERTS_CACHE_MS,
       })
       await v1.register(liveRoutes)
+      await v1.register(seriesRoutes, { ...windowOpts, maxPoints: config.ANALYTICS_SERIES_MAX_POINTS })
+      await v1.register(exportRoutes, {
+        now: windowOpts.now,
+        maxDays: config.ANALYTICS_EXPORT_MAX_DAYS,
+        timeoutMs: config.ANALYTICS_EXPORT_TIMEOUT_MS,
+        maxConcurrent: config.ANALYTICS_EXPORT_MAX_CONCURRENT,
+      })
     },
     { prefix: '/v1' },
   )

@@ -69,6 +69,14 @@ export const ConfigSchema = Type.Object({
     0,
     'How long one computation of the efficiency alerts (closed hours only) is shared; 0 = every request',
   ),
+  ANALYTICS_SERIES_MAX_POINTS: Int(2_000, 1, 'Most points one time-series answer may hold', 100_000),
+  ANALYTICS_EXPORT_MAX_DAYS: Int(31, 1, 'Longest window of one /v1/export/readings request', 366),
+  ANALYTICS_EXPORT_TIMEOUT_MS: Int(600_000, 0, 'statement_timeout of one export (0 = none)'),
+  ANALYTICS_EXPORT_MAX_CONCURRENT: Int(
+    2,
+    1,
+    'Exports running at once at most (each holds a replica connection)',
+  ),
   ANALYTICS_MAX_REPLICA_LAG_S: Int(60, 1, 'Replication lag beyond which /health/ready fails'),
 })
 export type Config = Static<typeof ConfigSchema>

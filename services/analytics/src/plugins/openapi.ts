@@ -13,6 +13,11 @@ const DESCRIPTION = `Analytics over the fleet's telemetry, served from a Postgre
 * \`asOf\`: everything committed on the primary before it is included (the later of the replica's last
   replayed commit and its replayed writer heartbeat); data committed after it may not be visible yet.
   A replica that cannot tell answers 503 instead.
+* Time series (\`…/series\`): one point per \`bucket\` (15m, hour, day) of the local clock of \`tz\` (an
+  IANA zone, default UTC; a DST day lasts 23 or 25 h); each point equals the raw-history aggregate of
+  its bucket; at most ANALYTICS_SERIES_MAX_POINTS (2000) points.
+* Export (\`/v1/export/readings\`): raw readings streamed as CSV or NDJSON; its description lists the
+  columns and units.
 * Authorization: \`Bearer <API key>\` (ANALYTICS_API_KEYS).`
 
 export default fp(

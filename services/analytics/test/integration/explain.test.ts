@@ -122,6 +122,7 @@ describe('query plans at 1 M history rows and 20,000 devices', () => {
   it('no analytics route sequentially scans a history or rollup table', async () => {
     const now = NOW
     const unaligned = `from=${new Date(now - 5 * DAY - 1_234_567).toISOString()}&to=${new Date(now - 3 * DAY + 7_654_321).toISOString()}`
+    const week = `from=${new Date(now - 7 * DAY - 2_345_678).toISOString()}&to=${new Date(now - 1_234).toISOString()}`
     const urls = [
       '/v1/analytics/performance/V-42',
       `/v1/analytics/performance/V-42?${unaligned}`,
@@ -132,6 +133,13 @@ describe('query plans at 1 M history rows and 20,000 devices', () => {
       '/v1/analytics/fleet/summary',
       `/v1/analytics/fleet/summary?${unaligned}`,
       '/v1/analytics/efficiency/alerts?below=0.9',
+      `/v1/analytics/vehicles/V-42/series?${unaligned}&bucket=hour&tz=Europe/Berlin`,
+      `/v1/analytics/vehicles/V-4242/series?${week}&bucket=day&tz=America/New_York`,
+      `/v1/analytics/meters/M-42/series?${unaligned}&bucket=15m`,
+      `/v1/analytics/meters/M-42/series?${week}&bucket=day&tz=Asia/Kolkata`,
+      `/v1/analytics/fleet/series?${unaligned}&bucket=hour&tz=Europe/Berlin`,
+      `/v1/analytics/fleet/series?${week}&bucket=day&tz=America/New_York`,
+      '/v1/analytics/fleet/series?bucket=15m',
       '/v1/vehicles/V-7/live',
       '/v1/meters/M-7/live',
     ]

@@ -56,7 +56,13 @@ async function writeInBatches<R>(
  * materialised by closeHours, and everything after stays open (history only), so windows cross both
  * kinds of boundary. Then more late rows arrive for closed hours.
  */
-export async function seedFleet(primaryUrl: string, seed: number, nowMs: number): Promise<Fleet> {
+export async function seedFleet(
+  primaryUrl: string,
+  seed: number,
+  nowMs: number,
+  /** Readings attempted per device (default 900) over the 60 days: denser data for per-bucket tests. */
+  { readings = 900 }: { readings?: number } = {},
+): Promise<Fleet> {
   const rand = prng(seed)
   const end = Math.floor(nowMs / 60_000) * 60_000
   const start = end - 60 * DAY
@@ -67,7 +73,7 @@ export async function seedFleet(primaryUrl: string, seed: number, nowMs: number)
   const minute = () => start + Math.floor(rand() * ((end - start) / 60_000)) * 60_000
   for (const meterId of meters) {
     const used = new Set<number>()
-    for (let i = 0; i < 900; i++) {
+    for (let i = 0; i < readings; i++) {
       const t = minute()
       if (used.has(t)) continue
       used.add(t)
@@ -81,7 +87,7 @@ export async function seedFleet(primaryUrl: string, seed: number, nowMs: number)
   }
   for (const vehicleId of vehicles) {
     const used = new Set<number>()
-    for (let i = 0; i < 900; i++) {
+    for (let i = 0; i < readings; i++) {
       const t = minute()
       if (used.has(t)) continue
       used.add(t)

@@ -1,0 +1,219 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { BadRequest, BadWindow } from '../errors.js'
+import { vehicleMeterRanges } from '../queries/assignments.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
+import { fleetSeries, meterSeries, vehicleSeries } from '../queries/series.js'
+import { inSnapshot } from '../queries/snapshot.js'
+import type { Range } from '../queries/window.js'
+import { errorResponses, MeterParamsSchema, VehicleParamsSchema } from '../schemas.js'
+import {
+  FleetSeriesSchema,
+  MeterSeriesSchema,
+  SeriesQuerySchema,
+  VehicleSeriesSchema,
+} from '../series-schemas.js'
+import {
+  bucketsOf,
+  canonicalTimeZone,
+  formatLocal,
+  UnsupportedOffset,
+  type Bucket,
+  type BucketUnit,
+} from '../time-buckets.js'
+import { resolveWindow } from '../window-params.js'
+
+export interface SeriesOptions {
+  maxWindowDays: number
+  now: () => number
+  /** Most points one answer may hold (ANALYTICS_SERIES_MAX_POINTS). */
+  maxPoints: number
+}
+
+interface SeriesRequest {
+  window: Range
+  unit: BucketUnit
+  tz: string
+  buckets: Bucket[]
+}
+
+/** Window, zone and buckets of a series request, or a 400 naming the parameter. */
+export function resolveSeries(
+  query: { from?: string; to?: string; bucket?: BucketUnit; tz?: string },
+  opts: SeriesOptions,
+): SeriesRequest {
+  const window = resolveWindow(query, opts.now(), opts.maxWindowDays)
+  const unit = query.bucket ?? 'hour'
+  const tz = canonicalTimeZone(query.tz ?? 'UTC')
+  if (tz === undefined) {
+    throw new BadRequest(`tz: unknown time zone "${query.tz}"; use an IANA name such as Europe/Berlin or UTC`)
+  }
+  let buckets: Bucket[]
+  try {
+    buckets = bucketsOf(tz, unit, window.from.getTime(), window.to.getTime())
+  } catch (err) {
+    if (err instanceof UnsupportedOffset) throw new BadRequest(`tz: ${err.message}`)
+    throw err
+  }
+  if (buckets.length > opts.maxPoints) {
+    throw new BadWindow(
+      `bucket: this window holds ${buckets.length} ${unit} buckets, more than the limit of ${opts.maxPoints} points; narrow the window (from/to) or use a larger bucket`,
+    )
+  }
+  return { window, unit, tz, buckets }
+}
+
+const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v))
+const ratio = (num: number, den: number) => (den > 0 ? num / den : null)
+
+function frame(req: SeriesRequest) {
+  return {
+    bucket: req.unit,
+    tz: req.tz,
+    pointTimes: req.buckets.map((b) => ({
+      start: formatLocal(req.tz, b.start),
+      end: formatLocal(req.tz, b.end),
+    })),
+    starts: req.buckets.map((b) => b.start),
+  }
+}
+
+/** Time series per vehicle, per meter and for the fleet, in calendar buckets of an IANA zone. */
+const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts) => {
+  app.get(
+    '/analytics/vehicles/:vehicleId/series',
+    {
+      schema: {
+        operationId: 'getVehicleSeries',
+        summary: "A vehicle's AC, DC, efficiency, battery temperature and SoC per time bucket",
+        description:
+          'Each point equals the aggregate over raw history of its bucket (clipped to the window). AC is counted as in the performance route: the meters assigned to the vehicle, clipped to their assignment intervals.',
+        params: VehicleParamsSchema,
+        querystring: SeriesQuerySchema,
+        response: { 200: VehicleSeriesSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { vehicleId } = req.params
+      const series = resolveSeries(req.query, opts)
+      const { bucket, tz, pointTimes, starts } = frame(series)
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, series.window, async (client, state) => {
+        const v = await vehicleSeries(client, vehicleId, series.window, starts, state.closedBefore.vehicle)
+        const meterRanges = await vehicleMeterRanges(client, vehicleId, series.window)
+        const m = await meterSeries(client, meterRanges, starts, state.closedBefore.meter)
+        return {
+          vehicleId,
+          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+          bucket,
+          tz,
+          points: pointTimes.map((times, i) => {
+            const vb = v.get(i)
+            const mb = m.get(i)
+            const dc = Number(vb?.kwh ?? 0)
+            const ac = Number(mb?.kwh ?? 0)
+            const n = vb?.readings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: ac,
+              totalDcDelivered: dc,
+              efficiencyRatio: ratio(dc, ac),
+              batteryTemp: { avg: n > 0 ? Number(vb!.tempSum) / n : null, max: num(vb?.tempMax) },
+              soc: { first: num(vb?.firstSoc), last: num(vb?.lastSoc) },
+              readings: { vehicle: n, meter: mb?.readings ?? 0 },
+            }
+          }),
+        }
+      })
+    },
+  )
+
+  app.get(
+    '/analytics/meters/:meterId/series',
+    {
+      schema: {
+        operationId: 'getMeterSeries',
+        summary: "A meter's AC energy, voltage and readings per time bucket",
+        description:
+          'Each point equals the aggregate over raw history of its bucket (clipped to the window).',
+        params: MeterParamsSchema,
+        querystring: SeriesQuerySchema,
+        response: { 200: MeterSeriesSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { meterId } = req.params
+      const series = resolveSeries(req.query, opts)
+      const { bucket, tz, pointTimes, starts } = frame(series)
+      return deviceWindowAnswer(app.replica, 'meter', meterId, series.window, async (client, state) => {
+        const m = await meterSeries(
+          client,
+          [{ deviceId: meterId, range: series.window }],
+          starts,
+          state.closedBefore.meter,
+        )
+        return {
+          meterId,
+          bucket,
+          tz,
+          points: pointTimes.map((times, i) => {
+            const mb = m.get(i)
+            const n = mb?.readings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: Number(mb?.kwh ?? 0),
+              voltage: {
+                avg: n > 0 ? Number(mb!.voltageSum) / n : null,
+                min: num(mb?.voltageMin),
+                max: num(mb?.voltageMax),
+              },
+              readings: n,
+            }
+          }),
+        }
+      })
+    },
+  )
+
+  app.get(
+    '/analytics/fleet/series',
+    {
+      schema: {
+        operationId: 'getFleetSeries',
+        summary: 'Fleet AC, DC, efficiency, battery temperature and readings per time bucket',
+        description:
+          'Whole minutes come from the fleet minute rollups, the partial minutes at both ends of the window from history, as the fleet summary computes them.',
+        querystring: SeriesQuerySchema,
+        response: { 200: FleetSeriesSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const series = resolveSeries(req.query, opts)
+      const { bucket, tz, pointTimes, starts } = frame(series)
+      return inSnapshot(app.replica, async (client, state) => {
+        const f = await fleetSeries(client, series.window, starts)
+        return {
+          bucket,
+          tz,
+          windowStart: series.window.from.toISOString(),
+          windowEnd: series.window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          points: pointTimes.map((times, i) => {
+            const fb = f.get(i)
+            const ac = Number(fb?.ac ?? 0)
+            const dc = Number(fb?.dc ?? 0)
+            const vn = fb?.vehicleReadings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: ac,
+              totalDcDelivered: dc,
+              efficiencyRatio: ratio(dc, ac),
+              avgBatteryTemp: vn > 0 ? Number(fb!.tempSum) / vn : null,
+              readings: { meter: fb?.meterReadings ?? 0, vehicle: vn },
+            }
+          }),
+        }
+      })
+    },
+  )
+}
+
+export default seriesRoutes
