@@ -9,6 +9,7 @@ import { DeadLetterPublisher } from './dead-letters.js'
 import { pinoLogCreator } from './kafka-log.js'
 import { createPool } from './pg-pool.js'
 import { Heartbeat } from './heartbeat.js'
+import { LagMonitor } from './lag-monitor.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RollupCloser } from './rollup-closer.js'
 import healthRoutes from './routes/health.js'
@@ -118,6 +119,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     log: log.child({ component: 'rollups' }),
   })
 
+  const lag = new LagMonitor({
+    admin,
+    groupId: config.KAFKA_GROUP_ID,
+    assignment: () => consumer.assignment(),
+    fromBeginning: config.KAFKA_FROM_BEGINNING,
+    intervalMs: config.CONSUMER_LAG_INTERVAL_MS,
+    metrics,
+    log: log.child({ component: 'lag' }),
+  })
   const heartbeat = new Heartbeat({
     pool: heartbeatPool,
     intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
@@ -172,11 +182,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
       await consumer.start()
       closer.start()
+      lag.start()
       started = true
       log.info({ url, groupId: config.KAFKA_GROUP_ID, topics }, 'writer started')
     },
     async stop() {
       if (started) await consumer.stop()
+      await lag.stop()
       await closer.stop()
       await heartbeat.stop()
       await partitions.stop()

@@ -76,6 +76,11 @@ export const ConfigSchema = Type.Object({
   MAX_FUTURE_SKEW_MS: Int(300_000, 0, "A reading further ahead of its envelope's receivedAt goes to the DLQ"),
   HISTORY_RETENTION_MONTHS: Int(13, 1, 'Months kept besides the current one; older readings go to the DLQ'),
   PARTITION_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 1000, 'How often months are created/dropped'),
+  CONSUMER_LAG_INTERVAL_MS: Int(
+    5000,
+    10,
+    'How often writer_consumer_lag is read from the broker (committed offsets vs high watermarks)',
+  ),
   WRITER_HEARTBEAT_INTERVAL_MS: Int(
     1000,
     10,

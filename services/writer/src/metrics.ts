@@ -53,7 +53,7 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
     }),
     consumerLag: new Gauge({
       name: 'writer_consumer_lag',
-      help: 'Messages behind the high watermark after the last batch, per assigned partition',
+      help: 'Messages between the group committed offset and the high watermark, per owned partition (read from the broker on a timer)',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
