@@ -63,6 +63,12 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
       labelNames: ['type'] as const,
       registers,
     }),
+    rollupWatermarkAge: new Gauge({
+      name: 'writer_rollup_watermark_age_seconds',
+      help: 'Now minus the rollup watermark (hours before it are materialised in *_hourly); 0 in per-batch mode',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     heartbeatFailures: new Counter({
       name: 'writer_heartbeat_failures_total',
       help: 'Heartbeat updates of writer_heartbeat that failed',
