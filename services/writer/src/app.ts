@@ -6,13 +6,15 @@ import { pino, type Logger } from 'pino'
 import { brokerList, type Config } from './config.js'
 import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
 import { DeadLetterPublisher } from './dead-letters.js'
-import { pinoLogCreator } from './kafka-log.js'
-import { createPool } from './pg-pool.js'
 import { Heartbeat } from './heartbeat.js'
+import { pinoLogCreator } from './kafka-log.js'
+import { LagMonitor } from './lag-monitor.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { createPool } from './pg-pool.js'
 import { RollupCloser } from './rollup-closer.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
+import { WatermarkMonitor } from './watermark-monitor.js'
 
 export interface Writer {
   /** Migrates, creates partitions, joins the group, starts the timers, listens. */
@@ -56,6 +58,8 @@ export interface BuildOptions {
    * it). The process should exit non-zero so that its supervisor starts a fresh writer; main.ts does.
    */
   onFatal?: (err: Error) => void
+  /** The writer's clock (retention cutoff, closing hours, partitions ahead, metric ages); tests fix it. */
+  now?: () => Date
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
@@ -105,13 +109,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     afterCommit: opts.afterCommit,
     now: opts.now,
     onFatal: opts.onFatal,
+    ...(opts.now ? { now: opts.now } : {}),
   })
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({
     connect: () => pool.connect(),
     retentionMonths: config.HISTORY_RETENTION_MONTHS,
     intervalMs: config.PARTITION_MAINTENANCE_INTERVAL_MS,
-    now: opts.now,
+    ...(opts.now ? { now: opts.now } : {}),
     log: (level, message, fields) => partitionLog[level](fields ?? {}, message),
   })
   const closer = new RollupCloser({
@@ -121,8 +126,25 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     now: opts.now,
     metrics,
     log: log.child({ component: 'rollups' }),
+    ...(opts.now ? { now: opts.now } : {}),
+  })
+  const watermarks = new WatermarkMonitor({
+    db: pool,
+    intervalMs: config.ROLLUP_WATERMARK_INTERVAL_MS,
+    metrics,
+    log: log.child({ component: 'rollups' }),
+    now: opts.now ?? (() => new Date()),
   })
 
+  const lag = new LagMonitor({
+    admin,
+    groupId: config.KAFKA_GROUP_ID,
+    assignment: () => consumer.assignment(),
+    fromBeginning: config.KAFKA_FROM_BEGINNING,
+    intervalMs: config.CONSUMER_LAG_INTERVAL_MS,
+    metrics,
+    log: log.child({ component: 'lag' }),
+  })
   const heartbeat = new Heartbeat({
     pool: heartbeatPool,
     intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
@@ -177,12 +199,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
       await consumer.start()
       closer.start()
+      watermarks.start()
+      lag.start()
       started = true
       log.info({ url, groupId: config.KAFKA_GROUP_ID, topics }, 'writer started')
     },
     async stop() {
       if (started) await consumer.stop()
+      await lag.stop()
       await closer.stop()
+      await watermarks.stop()
       await heartbeat.stop()
       await partitions.stop()
       await producer.disconnect()

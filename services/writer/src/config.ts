@@ -76,12 +76,22 @@ export const ConfigSchema = Type.Object({
   MAX_FUTURE_SKEW_MS: Int(300_000, 0, "A reading further ahead of its envelope's receivedAt goes to the DLQ"),
   HISTORY_RETENTION_MONTHS: Int(13, 1, 'Months kept besides the current one; older readings go to the DLQ'),
   PARTITION_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 1000, 'How often months are created/dropped'),
+  CONSUMER_LAG_INTERVAL_MS: Int(
+    5000,
+    10,
+    'How often writer_consumer_lag is read from the broker (committed offsets vs high watermarks)',
+  ),
   WRITER_HEARTBEAT_INTERVAL_MS: Int(
     1000,
     10,
     'How often writer_heartbeat is touched on the primary (replica lag is measured against it)',
   ),
   ROLLUP_CLOSE_INTERVAL_MS: Int(60_000, 100, 'How often closed hours are materialised into *_hourly'),
+  ROLLUP_WATERMARK_INTERVAL_MS: Int(
+    15_000,
+    10,
+    'How often writer_rollup_watermark_age_seconds is refreshed from rollup_watermarks',
+  ),
   ROLLUP_GRACE_MS: Int(300_000, 0, 'An hour is materialised this long after it ends'),
   RETRY_INITIAL_MS: Int(200, 1, 'First back-off of a batch that failed on a transient error'),
   RETRY_MAX_MS: Int(10_000, 1, 'Longest back-off between retries of a batch'),

@@ -50,7 +50,7 @@ export class TelemetryConsumer {
   private readonly kindOf: Map<string, TopicKind>
   private joined = false
   private crashed: string | undefined
-  private readonly lagSeries = new Set<string>()
+  private owned: Record<string, number[]> = {}
 
   constructor(private readonly opts: ConsumerOptions) {
     this.kindOf = new Map<string, TopicKind>([
@@ -72,20 +72,23 @@ export class TelemetryConsumer {
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true
       this.crashed = undefined
-      this.forgetLagOfRevoked(payload.memberAssignment)
+      this.owned = payload.memberAssignment
       opts.log.info({ assignment: payload.memberAssignment }, 'joined consumer group')
     })
     this.consumer.on(CRASH, ({ payload }) => {
       this.joined = false
+      this.owned = {}
       this.crashed = payload.error.message
       opts.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
       if (!payload.restart) opts.onFatal?.(payload.error)
     })
     this.consumer.on(STOP, () => {
       this.joined = false
+      this.owned = {}
     })
     this.consumer.on(DISCONNECT, () => {
       this.joined = false
+      this.owned = {}
     })
   }
 
@@ -93,6 +96,11 @@ export class TelemetryConsumer {
   readiness(): { ready: boolean; reason?: string } {
     if (this.crashed) return { ready: false, reason: `consumer crashed: ${this.crashed}` }
     return this.joined ? { ready: true } : { ready: false, reason: 'not in the consumer group yet' }
+  }
+
+  /** Partitions this member owns, per topic, as of its last group join (empty when out of the group). */
+  assignment(): Record<string, number[]> {
+    return this.owned
   }
 
   async start(): Promise<void> {
@@ -113,17 +121,6 @@ export class TelemetryConsumer {
   /** Finishes the batches in hand, commits their offsets and leaves the group. */
   async stop(): Promise<void> {
     await this.consumer.disconnect()
-  }
-
-  /** Drops the lag series of partitions this member no longer owns (another writer reports them). */
-  private forgetLagOfRevoked(assignment: Record<string, number[]>) {
-    for (const key of this.lagSeries) {
-      const [topic, partition] = key.split('\u0000') as [string, string]
-      if (!(assignment[topic] ?? []).includes(Number(partition))) {
-        this.opts.metrics.consumerLag.remove({ topic, partition })
-        this.lagSeries.delete(key)
-      }
-    }
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -208,11 +205,6 @@ export class TelemetryConsumer {
     resolveOffset(batch.lastOffset())
     await commitOffsetsIfNecessary()
     await heartbeat()
-    metrics.consumerLag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Number(batch.offsetLag()),
-    )
-    this.lagSeries.add(`${batch.topic}\u0000${batch.partition}`)
     metrics.batchDuration.observe({ type: kind }, (performance.now() - started) / 1000)
   }
 

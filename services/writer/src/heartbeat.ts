@@ -20,26 +20,22 @@ export interface HeartbeatOptions {
  */
 export class Heartbeat {
   private readonly periodic: Periodic
-  private failing = false
 
   constructor(private readonly opts: HeartbeatOptions) {
     this.periodic = new Periodic({
       intervalMs: opts.intervalMs,
       task: () => this.beat(),
-      onError: (err) => {
+      onError: (err, inARow) => {
         opts.metrics.heartbeatFailures.inc()
-        // Once per outage, not once per tick.
-        if (!this.failing) opts.log.warn({ err }, 'heartbeat failed; retrying every tick')
-        this.failing = true
+        if (inARow === 1) opts.log.warn({ err }, 'heartbeat failed; retrying every tick')
       },
+      onRecover: () => opts.log.info('heartbeat recovered'),
     })
   }
 
   async beat(): Promise<void> {
     const { rowCount } = await this.opts.pool.query(BEAT)
     if (rowCount !== 1) throw new Error('writer_heartbeat has no row (migration 0011 not applied?)')
-    if (this.failing) this.opts.log.info('heartbeat recovered')
-    this.failing = false
   }
 
   start(): void {

@@ -53,7 +53,7 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
     }),
     consumerLag: new Gauge({
       name: 'writer_consumer_lag',
-      help: 'Messages behind the high watermark after the last batch, per assigned partition',
+      help: 'Messages between the group committed offset and the high watermark, per owned partition (read from the broker on a timer)',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
@@ -61,6 +61,12 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
       name: 'writer_rollup_hours_closed_total',
       help: 'Hours materialised into *_hourly by this writer',
       labelNames: ['type'] as const,
+      registers,
+    }),
+    rollupWatermarkAge: new Gauge({
+      name: 'writer_rollup_watermark_age_seconds',
+      help: 'Now minus the rollup watermark (hours before it are materialised in *_hourly); 0 in per-batch mode',
+      labelNames: ['kind'] as const,
       registers,
     }),
     heartbeatFailures: new Counter({

@@ -1,16 +1,19 @@
 /**
  * Runs a task at start and then every `intervalMs`, never two runs at once (a tick that finds the
- * previous run still going is skipped). A failed run is handed to `onError`; the next tick tries again.
+ * previous run still going is skipped). A failed run is handed to `onError` with the number of runs
+ * that have failed in a row; the next tick tries again, and `onRecover` follows the first success.
  */
 export class Periodic {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
+  private failures = 0
 
   constructor(
     private readonly opts: {
       intervalMs: number
       task: () => Promise<void>
-      onError: (err: unknown) => void
+      onError: (err: unknown, failuresInARow: number) => void
+      onRecover?: () => void
     },
   ) {}
 
@@ -32,7 +35,16 @@ export class Periodic {
     if (this.running) return
     this.running = this.opts
       .task()
-      .catch(this.opts.onError)
+      .then(
+        () => {
+          if (this.failures > 0) this.opts.onRecover?.()
+          this.failures = 0
+        },
+        (err: unknown) => {
+          this.failures++
+          this.opts.onError(err, this.failures)
+        },
+      )
       .finally(() => {
         this.running = undefined
       })

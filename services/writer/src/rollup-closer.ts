@@ -11,6 +11,7 @@ export interface RollupCloserOptions {
   now?: () => Date
   metrics: Metrics
   log: Logger
+  now?: () => Date
 }
 
 /**
@@ -27,7 +28,10 @@ export class RollupCloser {
     for (const kind of ['meter', 'vehicle'] as ReadingKind[]) {
       const client = await this.opts.pool.connect()
       try {
-        const r = await closeHours(client, kind, { graceMs: this.opts.graceMs, now: this.opts.now?.() })
+        const r = await closeHours(client, kind, {
+          graceMs: this.opts.graceMs,
+          ...(this.opts.now ? { now: this.opts.now() } : {}),
+        })
         if (r.hoursClosed > 0) {
           this.opts.metrics.hoursClosed.inc({ type: kind }, r.hoursClosed)
           this.opts.log.info(
