@@ -51,8 +51,6 @@ export interface BuildOptions {
   logger?: Logger
   /** Test hook: after a batch's transaction committed, before its offsets are resolved. */
   afterCommit?: ConsumerOptions['afterCommit']
-  /** The clock for retention, future skew, partition months and closing hours; tests pin it. */
-  now?: () => Date
   /**
    * The consumer stopped for good (kafkajs crashed on an error it does not retry and will not restart
    * it). The process should exit non-zero so that its supervisor starts a fresh writer; main.ts does.

@@ -11,7 +11,6 @@ export interface RollupCloserOptions {
   now?: () => Date
   metrics: Metrics
   log: Logger
-  now?: () => Date
 }
 
 /**
