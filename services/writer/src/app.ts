@@ -105,7 +105,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     metrics,
     log: log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,
-    now: opts.now,
     onFatal: opts.onFatal,
     ...(opts.now ? { now: opts.now } : {}),
   })
@@ -121,7 +120,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     pool,
     intervalMs: config.ROLLUP_CLOSE_INTERVAL_MS,
     graceMs: config.ROLLUP_GRACE_MS,
-    now: opts.now,
     metrics,
     log: log.child({ component: 'rollups' }),
     ...(opts.now ? { now: opts.now } : {}),
