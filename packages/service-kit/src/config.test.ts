@@ -78,3 +78,9 @@ describe('loadEnvConfig never echoes a secret', () => {
     expect(problemsOf({ RETRIES: 'many' })).toContain('"many"')
   })
 })
+
+describe('loadEnvConfig echoes what was given', () => {
+  it('quotes the raw text of a value that converted to the wrong range', () => {
+    expect(() => loadEnvConfig(Schema, { PORT: '70000' })).toThrow('(got "70000")')
+  })
+})

@@ -43,10 +43,12 @@ export function loadEnvConfig<T extends TObject>(
     const raw = env[key]
     if (raw !== undefined) known[key] = raw.trim()
   }
+  // Value.Default and Value.Convert change the object they are given: keep the raw text for messages.
+  const given = { ...known }
   const value = Value.Convert(schema, Value.Default(schema, known))
   const problems = [...Value.Errors(schema, value)].map((e) => {
     const name = e.path.slice(1)
-    return `${name || 'config'}: ${e.message}${shown(name, known[name], schema.properties[name])}`
+    return `${name || 'config'}: ${e.message}${shown(name, given[name], schema.properties[name])}`
   })
   problems.push(...check(value as Static<T>))
   if (problems.length > 0) throw new ConfigError(problems)
