@@ -4,6 +4,27 @@
 // JS integers; anything else, and a total that outgrows 2^53, goes through BigInt.
 
 const DECIMAL = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+
+/** A decimal as an integer count of 10^-scale units: `1.25` is `{ units: 125n, scale: 2 }`. */
+export interface ScaledDecimal {
+  units: bigint
+  scale: number
+}
+
+/** The exact value of decimal text (`-12.5`, `1e-3`), as integer units and a scale ≥ 0. */
+export function parseScaledDecimal(text: string): ScaledDecimal {
+  const m = DECIMAL.exec(text)
+  if (!m) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`)
+  const fraction = m[3] ?? ''
+  let scale = fraction.length - Number(m[4] ?? 0)
+  let digits = m[2]! + fraction
+  if (scale < 0) {
+    digits += '0'.repeat(-scale)
+    scale = 0
+  }
+  const units = BigInt(digits)
+  return { units: m[1] === '-' ? -units : units, scale }
+}
 const SAFE = Number.MAX_SAFE_INTEGER
 const POW10: bigint[] = [1n]
 const pow10 = (n: number): bigint => {
@@ -48,17 +69,7 @@ export class DecimalSum {
   }
 
   private addSlow(text: string): this {
-    const m = DECIMAL.exec(text)
-    if (!m) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`)
-    const fraction = m[3] ?? ''
-    let scale = fraction.length - Number(m[4] ?? 0)
-    let digits = m[2]! + fraction
-    if (scale < 0) {
-      digits += '0'.repeat(-scale)
-      scale = 0
-    }
-    let units = BigInt(digits)
-    if (m[1] === '-') units = -units
+    const { units, scale } = parseScaledDecimal(text)
     if (scale > this.scale) this.rescale(scale)
     this.big += units * pow10(this.scale - scale)
     return this

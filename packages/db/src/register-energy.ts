@@ -26,6 +26,7 @@
 //
 // Arithmetic is exact: register values are decimal strings, differences are computed on scaled
 // BigInts.
+import { parseScaledDecimal, type ScaledDecimal } from './decimal-sum.js'
 
 export type EnergyFlag = 'first' | 'reset' | 'placeholder' | 'suspect'
 
@@ -54,26 +55,12 @@ export interface DeriveOptions {
   maxPowerKw?: number | string
 }
 
-interface Scaled {
-  units: bigint
-  scale: number
-}
-
-const DECIMAL = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+type Scaled = ScaledDecimal
 
 function parseDecimal(value: string | number): Scaled {
   const text = typeof value === 'number' ? String(value) : value
-  const m = DECIMAL.exec(text)
-  if (!m || !Number.isFinite(Number(text))) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`)
-  const fraction = m[3] ?? ''
-  let scale = fraction.length - Number(m[4] ?? 0)
-  let digits = m[2]! + fraction
-  if (scale < 0) {
-    digits += '0'.repeat(-scale)
-    scale = 0
-  }
-  const units = BigInt(digits)
-  return { units: m[1] === '-' ? -units : units, scale }
+  if (!Number.isFinite(Number(text))) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`)
+  return parseScaledDecimal(text)
 }
 
 const pow10 = (n: number) => 10n ** BigInt(n)
