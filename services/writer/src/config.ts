@@ -68,8 +68,16 @@ export const ConfigSchema = Type.Object({
   KAFKA_MAX_BYTES: Int(16 * 1024 * 1024, 1024, 'Fetch size per request'),
   KAFKA_MAX_WAIT_MS: Int(500, 0, 'How long a fetch waits for KAFKA_MIN_BYTES'),
   KAFKA_MIN_BYTES: Int(1, 1, 'A fetch returns once this many bytes are there'),
-  KAFKA_SESSION_TIMEOUT_MS: Int(30_000, 1000, 'Consumer session timeout'),
-  KAFKA_HEARTBEAT_INTERVAL_MS: Int(3000, 100, 'Consumer heartbeat interval'),
+  KAFKA_SESSION_TIMEOUT_MS: Int(
+    10_000,
+    1000,
+    'Consumer session timeout: how long a killed writer holds its partitions before they move',
+  ),
+  KAFKA_HEARTBEAT_INTERVAL_MS: Int(
+    1000,
+    100,
+    'Consumer heartbeat interval (and the step of a retry back-off)',
+  ),
   KAFKA_CONNECTION_TIMEOUT_MS: Int(3000, 1, 'kafkajs connectionTimeout'),
   KAFKA_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'kafkajs requestTimeout'),
 

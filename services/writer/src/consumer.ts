@@ -191,8 +191,11 @@ export class TelemetryConsumer {
           { err, topic: batch.topic, partition: batch.partition, retryInMs: delay },
           'batch store failed, retrying',
         )
-        await heartbeat()
-        await sleep(delay)
+        // Back off in heartbeat-sized steps: a long pause must not cost the group membership.
+        for (let left = delay; left > 0; left -= this.opts.heartbeatIntervalMs) {
+          await heartbeat()
+          await sleep(Math.min(left, this.opts.heartbeatIntervalMs))
+        }
         delay = Math.min(delay * 2, this.opts.retryMaxMs)
       }
     }
