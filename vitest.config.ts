@@ -15,6 +15,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
+          // A deadline, not a speed check: building an app with its OpenAPI document can take seconds
+          // on a loaded 2-core machine.
+          testTimeout: 30_000,
           include: ['{packages,services,infra}/*/src/**/*.test.ts'],
         },
       },

@@ -10,6 +10,9 @@ import { EXPORT_COLUMNS, exportCopySql, type ExportFormat, type ExportKind } fro
 import { errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
 
+/** The longest delay a Node timer takes (about 24.8 days): "no limit" for a read timeout. */
+const MAX_TIMER_MS = 2_147_483_647
+
 export interface ExportOptions {
   now: () => number
   /** Longest export window (ANALYTICS_EXPORT_MAX_DAYS). */
@@ -160,7 +163,12 @@ const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts)
       try {
         await client.query('BEGIN READ ONLY')
         await client.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.floor(opts.timeoutMs))}`)
-        copy = client.query(copyTo(sql))
+        // The pool gives every query a client-side read timeout sized for the short route queries (the
+        // statement timeout + 1 s); an export may run as long as its own statement timeout allows.
+        const stream = Object.assign(copyTo(sql), {
+          query_timeout: opts.timeoutMs > 0 ? opts.timeoutMs + 1_000 : MAX_TIMER_MS,
+        })
+        copy = client.query(stream)
       } catch (err) {
         await finish(false)
         throw err
