@@ -37,9 +37,11 @@ debian_mirror() {
     return
   fi
   # deb822 (URIs:) or one-line (deb URI suite …) sources; the first that is not the security archive.
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
+  local mirror
+  mirror=$({ cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
     sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' |
-    grep -v security | head -n 1 | grep . || echo http://deb.debian.org/debian
+    { grep -v security || true; } | head -n 1)
+  echo "${mirror:-http://deb.debian.org/debian}"
 }
 
 build_debian() {
