@@ -186,7 +186,13 @@ cleanup() {
   local status=$?
   if [ -n "${DOCKER_HOST:-}" ] && docker version >/dev/null 2>&1; then
     node packages/testenv/docker-cleanup.cjs all >&2 || true
-    [ -z "${COMPOSE_PROJECT:-}" ] || docker compose -p "$COMPOSE_PROJECT" down -v --remove-orphans >/dev/null 2>&1 || true
+    # The smoke test runs `down -v` itself; this is for when it was killed half-way.
+    if [ -n "${COMPOSE_PROJECT:-}" ]; then
+      local label=label=com.docker.compose.project=$COMPOSE_PROJECT
+      docker ps -aq --filter "$label" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
+      docker volume ls -q --filter "$label" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+      docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null 2>&1 || true
+    fi
   fi
   stop_engine
   exit "$status"
