@@ -93,12 +93,21 @@ stop_engine() {
   done
   if kill -0 "$ENGINE_PID" 2>/dev/null; then kill -KILL "$ENGINE_PID" 2>/dev/null || true; fi
   ENGINE_PID=
-  [ -z "$BRIDGE" ] || ip link delete "$BRIDGE" 2>/dev/null || true
+  if [ -n "$BRIDGE" ]; then
+    ip link delete "$BRIDGE" 2>/dev/null || true
+    # dockerd leaves its bridge's NAT and forwarding rules behind when it stops.
+    local table rule
+    for table in nat filter; do
+      iptables -t "$table" -S 2>/dev/null | grep -- "$BRIDGE" | sed 's/^-A /-D /' |
+        while read -r -a rule; do iptables -t "$table" "${rule[@]}" 2>/dev/null || true; done
+    done
+  fi
   [ -z "$ENGINE_DIR" ] || rm -rf "$ENGINE_DIR"
   if [ -n "$CGROUP" ]; then
+    # Empty cgroups (BuildKit's included), deepest first.
     local dir
     for dir in /sys/fs/cgroup/*/"$CGROUP" "/sys/fs/cgroup/$CGROUP"; do
-      [ ! -d "$dir" ] || rmdir "$dir" 2>/dev/null || true
+      [ ! -d "$dir" ] || find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
   fi
 }
