@@ -6,7 +6,7 @@ export const SCHEMA_VERSION = '1'
 
 /**
  * One Kafka message = the readings of one type that fall on one partition, in arrival order.
- * Packing is what lets a 2-core gateway exceed kafkajs' per-message ceiling (DESIGN §3); the key is
+ * Packing is what lets a 2-core gateway exceed kafkajs' per-message ceiling (docs/decisions.md); the key is
  * a device id of that partition, so each device's readings stay ordered on one partition.
  */
 export type TelemetryEnvelope =

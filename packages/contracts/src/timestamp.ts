@@ -25,7 +25,7 @@ function daysInMonth(year: number, month: number): number {
 
 // validateReading parses each timestamp twice (the schema's date-time format, then the time rules),
 // and consecutive readings often share one: remembering the last answer halves the cost of the
-// most expensive step of validation (measured by the gateway, issue 3).
+// most expensive step of validation (measured in the gateway).
 let lastInput: string | undefined
 let lastResult: TimestampResult | undefined
 

@@ -69,7 +69,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     logger: overrides.logger ?? loggerOptions(config),
     ...httpTimeouts(config),
     bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
-    // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (DESIGN §3).
+    // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (packages/contracts README, Rules).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()

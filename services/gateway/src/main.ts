@@ -2,7 +2,7 @@ import { closeOnSignals, loadOrExit } from '@energy-ingest/service-kit'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 
-// The only file that reads process.env, listens, or handles signals (STYLE §2).
+// The only file that reads process.env, listens, or handles signals.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1'
 
 const config = loadOrExit('gateway', () => loadConfig(process.env))

@@ -1,4 +1,4 @@
-// Error codes of the writer and how a failed batch is handled (STYLE §6: errors carry `retriable`).
+// Error codes of the writer and how a failed batch is handled.
 
 export const WriterErrorCode = {
   /** The message is not a decodable envelope of a known version. */

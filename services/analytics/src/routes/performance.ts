@@ -7,7 +7,7 @@ import { resolveWindow } from '../window-params.js'
 
 const ratio = (num: number, den: number) => (den > 0 ? num / den : null)
 
-/** GET /analytics/performance/:vehicleId: the brief's 24 h vehicle performance. */
+/** GET /analytics/performance/:vehicleId: a vehicle's 24 h performance. */
 const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () => number }> = async (
   app,
   opts,

@@ -82,8 +82,8 @@ describe('bad input', () => {
         reader.items(topic).map((x) => `${topic}/${String(x.item.meterId ?? x.item.vehicleId)}`),
       )
       expect(ids.filter((id) => !id.includes('/SENTINEL-'))).toEqual([])
-      // Every sentinel arrived. A producer retry can write one twice (Kafka sends are at-least-once,
-      // INFRA-NOTES), so they are counted as distinct (topic, id) pairs.
+      // Every sentinel arrived. A producer retry can write one twice (a failed Kafka send can still
+      // have written part of its batch), so they are counted as distinct (topic, id) pairs.
       expect(new Set(ids).size).toBe(24)
     } finally {
       await reader.stop()
