@@ -20,6 +20,17 @@ export interface ChartSpec {
   axes: Record<string, string>
 }
 
+/** The stepped AC (grid) and DC lines that the fleet and the vehicle pages both draw per bucket. */
+export function acDcLines(
+  points: { totalAcConsumed: number | null; totalDcDelivered: number | null }[],
+  dcLabel: string,
+): LineSpec[] {
+  return [
+    { label: 'AC (grid)', color: '#0b57a4', values: points.map((p) => p.totalAcConsumed), stepped: true },
+    { label: dcLabel, color: '#c2410c', values: points.map((p) => p.totalDcDelivered), stepped: true },
+  ]
+}
+
 const charts = new WeakMap<HTMLElement, uPlot>()
 
 export function renderChart(container: HTMLElement, spec: ChartSpec): void {

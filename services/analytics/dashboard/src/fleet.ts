@@ -1,6 +1,6 @@
 // The fleet page: tiles from the fleet summary, efficiency and energy per hour, the alerts list.
 import { api, type Alerts, type FleetSeries, type FleetSummary } from './api.js'
-import { renderChart } from './charts.js'
+import { acDcLines, renderChart } from './charts.js'
 import { browserTimeZone, esc, fmt } from './format.js'
 import { tilesHtml } from './tiles.js'
 
@@ -129,20 +129,7 @@ export async function renderFleet(main: HTMLElement, range: Range): Promise<void
     title: 'AC and DC energy per hour',
     x,
     axes: { kwh: 'kWh' },
-    lines: [
-      {
-        label: 'AC (grid)',
-        color: '#0b57a4',
-        values: series.points.map((p) => p.totalAcConsumed),
-        stepped: true,
-      },
-      {
-        label: 'DC (batteries)',
-        color: '#c2410c',
-        values: series.points.map((p) => p.totalDcDelivered),
-        stepped: true,
-      },
-    ],
+    lines: acDcLines(series.points, 'DC (batteries)'),
   })
   renderAlerts(main.querySelector<HTMLElement>('#alerts-section')!)
 }

@@ -1,7 +1,7 @@
 // The vehicle page: live state, performance over the range, AC vs DC, efficiency, SoC and battery
 // temperature per hour.
 import { api, ApiError, type Performance, type VehicleLive, type VehicleSeries } from './api.js'
-import { renderChart } from './charts.js'
+import { acDcLines, renderChart } from './charts.js'
 import { rangeControl, windowOf, type Range } from './fleet.js'
 import { browserTimeZone, esc, fmt } from './format.js'
 import { tilesHtml } from './tiles.js'
@@ -87,20 +87,7 @@ export async function renderVehicle(main: HTMLElement, vehicleId: string, range:
     title: 'AC vs DC per hour',
     x,
     axes: { kwh: 'kWh' },
-    lines: [
-      {
-        label: 'AC (grid)',
-        color: '#0b57a4',
-        values: series.points.map((p) => p.totalAcConsumed),
-        stepped: true,
-      },
-      {
-        label: 'DC (battery)',
-        color: '#c2410c',
-        values: series.points.map((p) => p.totalDcDelivered),
-        stepped: true,
-      },
-    ],
+    lines: acDcLines(series.points, 'DC (battery)'),
   })
   renderChart(main.querySelector('#chart-vehicle-efficiency')!, {
     title: 'Efficiency per hour',
