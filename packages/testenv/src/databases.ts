@@ -3,6 +3,8 @@ import pg from 'pg'
 import { eventually } from './eventually.js'
 
 export interface EnvironmentInfo {
+  /** Which strategy started the environment (TESTENV). */
+  mode: 'containers' | 'local'
   kafkaBrokers: string[]
   primaryUrl: string
   replicaUrl: string

@@ -1,5 +1,5 @@
-import { containerRuntimeAvailable, startContainers } from './containers.js'
-import { startKafka } from './kafka.js'
+import { containerRuntimeAvailable, startContainers, startKafkaInContainer } from './containers.js'
+import { startKafka, type KafkaOptions, type KafkaServer } from './kafka.js'
 import { startPostgresPair } from './postgres.js'
 import { log } from './process.js'
 import { Reaper } from './reaper.js'
@@ -22,7 +22,8 @@ export function parseMode(value: string | undefined): TestenvMode {
 }
 
 /**
- * A real Kafka broker and a PostgreSQL primary + streaming replica. `containers` uses testcontainers,
+ * A real Kafka broker and a PostgreSQL primary + streaming replica. `containers` uses testcontainers
+ * on the project's own images (Dockerfile targets postgres and kafka),
  * `local` starts the processes on this machine (Kafka jars from Maven Central, PostgreSQL from npm),
  * `auto` (default) picks containers when a Docker engine answers, else local.
  */
@@ -31,16 +32,26 @@ export async function startEnvironment(
 ): Promise<Environment> {
   const useContainers = mode === 'containers' || (mode === 'auto' && (await containerRuntimeAvailable(5_000)))
   if (useContainers) {
-    log('TESTENV: containers (a Docker engine answered)')
-    const infra = await startContainers()
+    log(`TESTENV: containers${mode === 'auto' ? ' (a Docker engine answered)' : ''}`)
+    const reaper = new Reaper()
+    let infra: Awaited<ReturnType<typeof startContainers>>
+    try {
+      infra = await startContainers(reaper)
+    } catch (err) {
+      reaper.dispose()
+      throw err
+    }
     let stopped = false
     return {
       mode: 'containers',
-      ...infra,
+      kafkaBrokers: infra.kafkaBrokers,
+      primaryUrl: infra.primaryUrl,
+      replicaUrl: infra.replicaUrl,
       async stop() {
         if (stopped) return
         stopped = true
         await infra.stop()
+        reaper.dispose()
       },
     }
   }
@@ -70,4 +81,15 @@ export async function startEnvironment(
       reaper.dispose()
     },
   }
+}
+
+/**
+ * A broker of a test's own (one it may stop, kill and restart), in the environment's mode: a local
+ * process, or a container of the Kafka image.
+ */
+export async function startPrivateKafka(
+  mode: 'containers' | 'local',
+  options: Pick<KafkaOptions, 'partitions'> = {},
+): Promise<KafkaServer> {
+  return mode === 'containers' ? await startKafkaInContainer(options) : await startKafka(options)
 }

@@ -1,9 +1,16 @@
 import './provided.js'
-export { startEnvironment, parseMode, type Environment, type TestenvMode } from './environment.js'
+export {
+  startEnvironment,
+  startPrivateKafka,
+  parseMode,
+  type Environment,
+  type TestenvMode,
+} from './environment.js'
 export {
   startKafka,
   createTopics,
   ensureKafkaLibs,
+  brokerAnswers,
   kafkaVersion,
   type KafkaServer,
   type KafkaOptions,
@@ -16,7 +23,15 @@ export {
   type PostgresPair,
   type PostgresOptions,
 } from './postgres.js'
-export { containerRuntimeAvailable } from './containers.js'
+export {
+  containerRuntimeAvailable,
+  dockerCleanup,
+  pinnedPostgresVersion,
+  startContainers,
+  startKafkaInContainer,
+  KAFKA_IMAGE,
+  POSTGRES_IMAGE,
+} from './containers.js'
 export {
   createTestDatabase,
   testTopicPrefix,
@@ -28,6 +43,6 @@ export {
 } from './databases.js'
 export { eventually, type EventuallyOptions } from './eventually.js'
 export { freePort, spawnManaged, type ManagedProcess } from './process.js'
-export { Reaper } from './reaper.js'
+export { Reaper, type DockerEndpoint } from './reaper.js'
 export { repoRoot, cacheDir } from './paths.js'
 export { prng } from './random.js'

@@ -191,7 +191,8 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
   }
 }
 
-async function brokerAnswers(brokers: string[]): Promise<boolean> {
+/** Whether a broker at `brokers` answers a metadata request now. */
+export async function brokerAnswers(brokers: string[]): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'testenv-probe',
     brokers,

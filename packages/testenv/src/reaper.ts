@@ -4,17 +4,27 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { testenvRoot } from './paths.js'
 
+/** Where a Docker engine answers (docker-cleanup.cjs's Endpoint). */
+export interface DockerEndpoint {
+  socketPath?: string
+  host?: string
+  port?: number
+}
+
 interface State {
   pids: number[]
   dirs: string[]
+  /** Container runs whose labelled objects are removed if the owner dies (docker-cleanup.cjs). */
+  docker: { endpoint: DockerEndpoint; run: string }[]
 }
 
 /**
- * Keeps a list of child processes and temp folders on disk and starts a detached watchdog that
- * removes them if this process dies before `dispose()`: no postgres or java outlives a killed run.
+ * Keeps a list of child processes, temp folders and container runs on disk and starts a detached
+ * watchdog that removes them if this process dies before `dispose()`: no postgres, java or container
+ * outlives a killed run.
  */
 export class Reaper {
-  private readonly state: State = { pids: [], dirs: [] }
+  private readonly state: State = { pids: [], dirs: [], docker: [] }
   private readonly stateFile: string
   private readonly stateDir: string
 
@@ -46,6 +56,12 @@ export class Reaper {
 
   trackDir(dir: string): void {
     this.state.dirs.push(dir)
+    this.flush()
+  }
+
+  /** The containers, networks and volumes labelled with this run id (removed by the caller on stop). */
+  trackDockerRun(endpoint: DockerEndpoint, run: string): void {
+    this.state.docker.push({ endpoint, run })
     this.flush()
   }
 

@@ -1,12 +1,12 @@
 import {
   createTopics,
   eventually,
-  startKafka,
+  startPrivateKafka,
   testTopicPrefix,
   type KafkaServer,
 } from '@energy-ingest/testenv'
 import { topicNames } from '@energy-ingest/contracts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { App } from '../../src/app.js'
 import { TopicReader, fleetAuth, gateway, iso, meterReading } from './helpers.js'
 
@@ -55,7 +55,8 @@ describe('broker outage (private broker)', () => {
   }
 
   beforeAll(async () => {
-    kafka = await startKafka({ partitions: 12 })
+    // A local process or a container, like the shared environment (TESTENV).
+    kafka = await startPrivateKafka(inject('testenv').mode, { partitions: 12 })
     await createTopics(kafka.brokers, [topics.meter, topics.vehicle, topics.assignments])
     app = await gateway(kafka.brokers, prefix)
   })
