@@ -87,6 +87,12 @@ async function containerAction(endpoint, id, action, seconds = 20) {
   await call(endpoint, 'POST', `/containers/${id}/${action}${query}`, undefined, [204, 304])
 }
 
+/** Whether the container runs, and its exit code once it has exited. */
+async function containerState(endpoint, id) {
+  const body = await call(endpoint, 'GET', `/containers/${id}/json`)
+  return { running: Boolean(body.State.Running), exitCode: body.State.Running ? null : body.State.ExitCode }
+}
+
 /** Removes every container (with its anonymous volumes), network and volume matching the labels. */
 async function removeByLabels(endpoint, labels) {
   const removed = { containers: 0, networks: 0, volumes: 0 }
@@ -150,6 +156,7 @@ module.exports = {
   createNetwork,
   createVolume,
   containerAction,
+  containerState,
   removeRun,
   removeAll,
   removeStale,

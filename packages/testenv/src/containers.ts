@@ -40,6 +40,7 @@ interface DockerCleanup {
     action: 'start' | 'stop' | 'kill' | 'restart',
     seconds?: number,
   ): Promise<void>
+  containerState(endpoint: DockerEndpoint, id: string): Promise<{ running: boolean; exitCode: number | null }>
   removeRun(endpoint: DockerEndpoint, run: string): Promise<Record<string, number>>
   removeStale(endpoint: DockerEndpoint): Promise<Record<string, number>>
 }
@@ -291,6 +292,16 @@ export async function startKafkaInContainer(
       dataDir: '',
       stop: () => dockerCleanup.containerAction(run.endpoint, id, 'stop', 20),
       kill: () => dockerCleanup.containerAction(run.endpoint, id, 'kill'),
+      // The container's state is polled: it settles once the broker in it has exited.
+      async exited() {
+        for (;;) {
+          const state = await dockerCleanup.containerState(run.endpoint, id)
+          if (!state.running) return state.exitCode
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+      },
+      // No host process to signal: the broker runs inside the container (pause it with Docker).
+      pid: () => undefined,
       async start() {
         await dockerCleanup.containerAction(run.endpoint, id, 'start')
         await eventually(() => brokerAnswers(brokers), {
