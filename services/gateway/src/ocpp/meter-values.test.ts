@@ -105,6 +105,20 @@ describe('OCPP MeterValues', () => {
     expect(r.ignored).toBe(1)
   })
 
+  it('reads a 1.6 Voltage without unit as volts (the Wh default cannot be a voltage)', () => {
+    const r = mapMeterValues('1.6', 'MeterValues', 'CP-1', {
+      connectorId: 1,
+      meterValue: [
+        {
+          timestamp: '2026-03-01T10:00:00Z',
+          sampledValue: [{ value: '1000' }, { value: '231.5', measurand: 'Voltage' }],
+        },
+      ],
+    })
+    expect(r.rejected).toEqual([])
+    expect(r.readings[0]!.reading).toMatchObject({ energyRegisterKwh: 1, voltage: 231.5 })
+  })
+
   it('rejects a register without voltage, per meterValue', () => {
     const r = mapMeterValues('1.6', 'MeterValues', 'CP-1', {
       connectorId: 1,
