@@ -89,9 +89,7 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
   assertLoopback(gatewayUrl)
 
   // Accelerated: simulate [now - duration × speed, now]; real time: start now.
-  const wallStart = Date.now()
-  const simStart = speed > 1 ? wallStart - Math.min(durationS * speed * 1000, 390 * DAY_MS) : wallStart
-  const simAt = (wallMs: number) => simStart + (wallMs - wallStart) * speed
+  const spanMs = speed > 1 ? Math.min(durationS * speed * 1000, 390 * DAY_MS) : 0
   const fleet = new Fleet({ vehicles, meters })
   const client = new IngestClient(gatewayUrl, token, concurrency)
   const pool = new Dispatcher(concurrency)
@@ -99,7 +97,7 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
 
   if (!skipAssignments && vehicles > 0) {
     progress(`posting ${vehicles} assignments…`)
-    const validFrom = new Date(simStart - DAY_MS)
+    const validFrom = new Date(Date.now() - spanMs - DAY_MS)
     let failed = 0
     for (const a of fleet.assignments(validFrom).map((x) => ({ ...x, meterId: meterIdOf(x.meterId) }))) {
       await pool.submit(async () => {
@@ -117,7 +115,12 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
       `${concurrency} in flight, ` +
       `for ${durationS} s${maxReadings ? ` or ${maxReadings} readings` : ''}`,
   )
-  const wallEnd = Date.now() + durationS * 1000
+  // The clocks start once the assignments are in: started before, the time spent posting them (× speed)
+  // pushed the simulated time past now, and the gateway refused those readings as from the future.
+  const wallStart = Date.now()
+  const simStart = wallStart - spanMs
+  const simAt = (wallMs: number) => simStart + (wallMs - wallStart) * speed
+  const wallEnd = wallStart + durationS * 1000
   const t0 = Date.now()
   const devices = vehicles + meters
   let simRound = Math.floor(simAt(t0) / (intervalS * 1000)) * intervalS * 1000
