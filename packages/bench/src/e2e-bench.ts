@@ -77,13 +77,14 @@ async function probeLoop(e: Endpoints, o: PhaseOptions, t0: number, loadEnd: num
  * One load phase on one meter path: load for durationS (probes alongside), then wait until every
  * accepted reading is stored. Long because it is the measurement loop: the steps share its counters.
  */
-async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath) {
+async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup') {
   const accepted0 = e.ingest.accepted + e.probes.accepted
   const unavailable0 = e.ingest.unavailable
   const errors0 = e.ingest.errors
-  const gen = new LiveGenerator(o.devices, path)
+  const gen = new LiveGenerator(o.devices, path === 'warmup' ? 'interval' : path)
   const pool = new Dispatcher(o.concurrency)
-  const runStart = new Date(Date.now() - 1000)
+  // readings are stamped at generation, after this: earlier phases (and the warm-up) are not counted
+  const runStart = new Date()
   const t0 = Date.now()
   const loadEnd = t0 + o.durationS * 1000
   const timeline: { s: number; accepted: number; stored: number }[] = []
@@ -94,7 +95,7 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath) {
       `${o.concurrency} in flight, ${o.rate > 0 ? `${o.rate} readings/s offered` : 'unthrottled'}; ` +
       `a probe every ${o.probeEveryMs} ms`,
   )
-  const probes = probeLoop(e, o, t0, loadEnd, path === 'register' ? 'R' : 'M')
+  const probes = probeLoop(e, o, t0, loadEnd, path === 'register' ? 'R' : path === 'warmup' ? 'W' : 'M')
   let lastReport = Date.now()
   for (let k = 0; Date.now() < loadEnd; k++) {
     if (o.rate > 0) await until(t0 + ((k * o.batchSize) / o.rate) * 1000)
@@ -199,6 +200,10 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
   await e.db.connect()
   const phases = []
   try {
+    // A fresh broker and writer are slow at first (the first produce requests may time out): an
+    // unmeasured warm-up keeps that out of whichever path runs first.
+    const warmupS = args.num('warmup', 5)
+    if (warmupS > 0) await runPhase(e, { ...o, durationS: warmupS, probeEveryMs: 1000 }, 'warmup')
     for (const path of paths) phases.push(await runPhase(e, o, path))
   } finally {
     await e.db.end()
@@ -216,7 +221,7 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
       : null
   return {
     bench: 'e2e',
-    params: { ...o, writers, partitions, paths, stack: args.bool('stack') },
+    params: { ...o, writers, partitions, paths, warmupS: args.num('warmup', 5), stack: args.bool('stack') },
     figures: { phases, registerToIntervalPipelineRatio: ratio },
     tables: [
       {
