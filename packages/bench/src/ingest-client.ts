@@ -1,5 +1,6 @@
 import type { MeterReading, VehicleReading } from '@energy-ingest/contracts'
 import { HttpClient } from './http.js'
+import type { OcppVersion } from './registers.js'
 import { Samples } from './stats.js'
 
 export type AnyReading = MeterReading | VehicleReading
@@ -16,7 +17,14 @@ export class IngestClient {
   requests = 0
   lastError?: string
 
-  constructor(gatewayUrl: string, token: string, maxSockets = 64) {
+  /** One client per OCPP version: the version is a header of every request. */
+  private readonly ocpp = new Map<OcppVersion, HttpClient>()
+
+  constructor(
+    private readonly gatewayUrl: string,
+    private readonly token: string,
+    private readonly maxSockets = 64,
+  ) {
     this.http = new HttpClient(gatewayUrl, { authorization: `Bearer ${token}` }, maxSockets)
   }
 
@@ -28,11 +36,22 @@ export class IngestClient {
     return this.post('/v1/ingest/batch', JSON.stringify(readings), readings.length)
   }
 
-  private async post(path: string, body: string, n: number): Promise<boolean> {
+  /** A MeterValues payload of one charge point carrying `n` register readings. */
+  async postOcpp(version: OcppVersion, chargePointId: string, payload: object, n: number): Promise<boolean> {
+    let http = this.ocpp.get(version)
+    if (!http) {
+      const headers = { authorization: `Bearer ${this.token}`, 'ocpp-version': version }
+      http = new HttpClient(this.gatewayUrl, headers, this.maxSockets)
+      this.ocpp.set(version, http)
+    }
+    return this.post(`/v1/ingest/ocpp/${encodeURIComponent(chargePointId)}`, JSON.stringify(payload), n, http)
+  }
+
+  private async post(path: string, body: string, n: number, http = this.http): Promise<boolean> {
     this.sent += n
     this.requests++
     try {
-      const res = await this.http.post(path, body)
+      const res = await http.post(path, body)
       this.latency.add(res.ms)
       if (res.status === 202) {
         if (n === 1 && path === '/v1/ingest') {
@@ -64,5 +83,6 @@ export class IngestClient {
 
   close(): void {
     this.http.close()
+    for (const http of this.ocpp.values()) http.close()
   }
 }

@@ -7,12 +7,50 @@ import { Dispatcher, until } from './dispatcher.js'
 import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
 import { IngestClient, type AnyReading } from './ingest-client.js'
+import {
+  METER_MODES,
+  RegisterMeters,
+  byChargePoint,
+  meterValuesPayload,
+  ocppMeterId,
+  type MeterMode,
+} from './registers.js'
 import type { BenchEnvironment } from './infra.js'
 import { readStackEnv } from './infra.js'
 import { progress, type BenchResult } from './report.js'
 import { round } from './stats.js'
 
 const DAY_MS = 86_400_000
+
+interface Sender {
+  client: IngestClient
+  pool: Dispatcher
+  mode: 'batch' | 'single'
+  batchSize: number
+  meterMode: MeterMode
+}
+
+/** Posts one slot's readings: meters as OCPP MeterValues per charge point in the OCPP modes. */
+async function send(s: Sender, readings: AnyReading[]): Promise<void> {
+  let rest = readings
+  if (s.meterMode === 'ocpp-1.6' || s.meterMode === 'ocpp-2.0.1') {
+    const version = s.meterMode === 'ocpp-1.6' ? '1.6' : '2.0.1'
+    const meters = readings.filter((r) => 'meterId' in r)
+    rest = readings.filter((r) => !('meterId' in r))
+    for (const [cp, list] of byChargePoint(meters)) {
+      const payload = meterValuesPayload(version, list)
+      await s.pool.submit(() => s.client.postOcpp(version, cp, payload, list.length).then(() => undefined))
+    }
+  }
+  if (s.mode === 'single') {
+    for (const r of rest) await s.pool.submit(() => s.client.postSingle(r).then(() => undefined))
+  } else {
+    for (let i = 0; i < rest.length; i += s.batchSize) {
+      const batch = rest.slice(i, i + s.batchSize)
+      await s.pool.submit(() => s.client.postBatch(batch).then(() => undefined))
+    }
+  }
+}
 
 export async function simulate(args: Args, env: BenchEnvironment | undefined): Promise<BenchResult> {
   const vehicles = args.num('vehicles', 10_000)
@@ -26,6 +64,15 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
   const durationS = args.num('duration', 60, 1)
   const maxReadings = args.num('count', 0)
   const skipAssignments = args.bool('no-assignments')
+  const meterMode = args.str('meter-mode', 'interval') as MeterMode
+  if (!METER_MODES.includes(meterMode)) throw new Error(`--meter-mode: one of ${METER_MODES.join(', ')}`)
+  const resetProbability = args.num('resets', 0.001)
+  const lateProbability = args.num('late', 0.01)
+  const ocpp = meterMode === 'ocpp-1.6' || meterMode === 'ocpp-2.0.1'
+  // OCPP readings belong to meter <chargePointId>:1; the fleet's meter ids are the charge point ids
+  const meterIdOf = (id: string) => (ocpp ? ocppMeterId(id) : id)
+  const registers =
+    meterMode === 'interval' ? undefined : new RegisterMeters({ resetProbability, lateProbability })
 
   let gatewayUrl = args.str('gateway')
   let token = args.str('token')
@@ -42,18 +89,17 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
   assertLoopback(gatewayUrl)
 
   // Accelerated: simulate [now - duration × speed, now]; real time: start now.
-  const wallStart = Date.now()
-  const simStart = speed > 1 ? wallStart - Math.min(durationS * speed * 1000, 390 * DAY_MS) : wallStart
-  const simAt = (wallMs: number) => simStart + (wallMs - wallStart) * speed
+  const spanMs = speed > 1 ? Math.min(durationS * speed * 1000, 390 * DAY_MS) : 0
   const fleet = new Fleet({ vehicles, meters })
   const client = new IngestClient(gatewayUrl, token, concurrency)
   const pool = new Dispatcher(concurrency)
+  const sender: Sender = { client, pool, mode: mode as Sender['mode'], batchSize, meterMode }
 
   if (!skipAssignments && vehicles > 0) {
     progress(`posting ${vehicles} assignments…`)
-    const validFrom = new Date(simStart - DAY_MS)
+    const validFrom = new Date(Date.now() - spanMs - DAY_MS)
     let failed = 0
-    for (const a of fleet.assignments(validFrom)) {
+    for (const a of fleet.assignments(validFrom).map((x) => ({ ...x, meterId: meterIdOf(x.meterId) }))) {
       await pool.submit(async () => {
         const res = await client.http.post('/v1/assignments', JSON.stringify(a))
         if (res.status !== 202) failed++
@@ -65,10 +111,16 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
 
   progress(
     `simulating ${vehicles} vehicles + ${meters} meters, a reading every ${intervalS} s (sim), ` +
-      `${speed}× clock, ${mode}${mode === 'batch' ? ` of ${batchSize}` : ''}, ${concurrency} in flight, ` +
+      `${speed}× clock, meters ${meterMode}, ${mode}${mode === 'batch' ? ` of ${batchSize}` : ''}, ` +
+      `${concurrency} in flight, ` +
       `for ${durationS} s${maxReadings ? ` or ${maxReadings} readings` : ''}`,
   )
-  const wallEnd = Date.now() + durationS * 1000
+  // The clocks start once the assignments are in: started before, the time spent posting them (× speed)
+  // pushed the simulated time past now, and the gateway refused those readings as from the future.
+  const wallStart = Date.now()
+  const simStart = wallStart - spanMs
+  const simAt = (wallMs: number) => simStart + (wallMs - wallStart) * speed
+  const wallEnd = wallStart + durationS * 1000
   const t0 = Date.now()
   const devices = vehicles + meters
   let simRound = Math.floor(simAt(t0) / (intervalS * 1000)) * intervalS * 1000
@@ -77,13 +129,17 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
   let queued = 0
   outer: for (;;) {
     const { meters: ms, vehicles: vs } = fleet.step(new Date(simRound), intervalS)
-    const all: AnyReading[] = [...ms, ...vs]
     // Each device reports at its own second within the interval: slot s holds the devices of phase s.
-    const slots = new Map<number, AnyReading[]>()
+    const all: AnyReading[] = [...ms, ...vs]
     for (let d = 0; d < all.length; d++) {
-      const phaseS = (d * 7919) % intervalS
-      const r = all[d]!
-      r.timestamp = new Date(simRound + phaseS * 1000).toISOString()
+      all[d]!.timestamp = new Date(simRound + ((d * 7919) % intervalS) * 1000).toISOString()
+    }
+    for (const m of ms) m.meterId = meterIdOf(m.meterId)
+    // Register meters: this round's registers, and late ones of earlier rounds at their own second.
+    const out: AnyReading[] = registers ? [...registers.step(ms), ...vs] : all
+    const slots = new Map<number, AnyReading[]>()
+    for (const r of out) {
+      const phaseS = Math.floor(Date.parse(r.timestamp) / 1000) % intervalS
       const slot = slots.get(phaseS) ?? []
       slot.push(r)
       slots.set(phaseS, slot)
@@ -96,14 +152,7 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
       let readings = slots.get(phaseS)!
       if (maxReadings) readings = readings.slice(0, maxReadings - queued)
       queued += readings.length
-      if (mode === 'single') {
-        for (const r of readings) await pool.submit(() => client.postSingle(r).then(() => undefined))
-      } else {
-        for (let i = 0; i < readings.length; i += batchSize) {
-          const batch = readings.slice(i, i + batchSize)
-          await pool.submit(() => client.postBatch(batch).then(() => undefined))
-        }
-      }
+      await send(sender, readings)
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now()
         const el = (Date.now() - t0) / 1000
@@ -115,6 +164,7 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
     }
     simRound += intervalS * 1000
   }
+  if (registers) await send(sender, registers.flush()) // readings still held back
   await pool.drain()
   const elapsedS = (Date.now() - t0) / 1000
   client.close()
@@ -132,6 +182,8 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
     acceptedPerS: round(client.accepted / elapsedS),
     requestLatencyMs: lat,
     simulatedSpanS: round((simRound - simStart) / 1000),
+    registerResets: registers?.stats.resets ?? 0,
+    registerLate: registers?.stats.late ?? 0,
     maxBehindScheduleMs: Math.round(maxBehindMs),
   }
   return {
@@ -142,6 +194,8 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
       intervalS,
       speed,
       mode,
+      meterMode,
+      ...(registers ? { resetProbability, lateProbability } : {}),
       batchSize,
       concurrency,
       durationS,
@@ -151,7 +205,7 @@ export async function simulate(args: Args, env: BenchEnvironment | undefined): P
     figures,
     tables: [
       {
-        title: `simulate: ${vehicles} vehicles + ${meters} meters, ${mode}, ${speed}× clock`,
+        title: `simulate: ${vehicles} vehicles + ${meters} ${meterMode} meters, ${mode}, ${speed}× clock`,
         columns: [
           'readings sent',
           'accepted',

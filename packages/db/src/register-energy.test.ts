@@ -126,6 +126,45 @@ function incremental(order: RegisterPoint[], batches: number[]): Map<number, Der
   return derived
 }
 
+describe('late and repeated readings (the writer inserts them one batch at a time)', () => {
+  const at = (minute: number, registerKwh: string): RegisterPoint => ({
+    tsMicros: T0 + minute * MIN,
+    registerKwh,
+  })
+
+  it('a late reading splits the interval it falls into; the total stays the same', () => {
+    const before = incremental([at(0, '100'), at(10, '101'), at(20, '103')], [3])
+    expect([...before.values()].map((e) => e.kwh)).toEqual(['0', '1', '2'])
+    // minute 15 arrives after minute 20: 101 → 103 becomes 101 → 102.5 → 103
+    const after = incremental([at(0, '100'), at(10, '101'), at(20, '103'), at(15, '102.5')], [3, 1])
+    const byMinute = (m: number) => after.get(T0 + m * MIN)
+    expect([0, 10, 15, 20].map((m) => byMinute(m)!.kwh)).toEqual(['0', '1', '1.5', '0.5'])
+    expect([0, 10, 15, 20].map((m) => byMinute(m)!.flags)).toEqual([['first'], [], [], []])
+  })
+
+  it('a late reading before the first one takes the `first` flag over', () => {
+    const got = incremental([at(10, '101'), at(20, '103'), at(0, '100')], [2, 1])
+    expect(got.get(T0)).toEqual({ kwh: '0', flags: ['first'] })
+    expect(got.get(T0 + 10 * MIN)).toEqual({ kwh: '1', flags: [] })
+  })
+
+  it('a late reading that undoes a drop turns the reset into a placeholder', () => {
+    const got = incremental([at(0, '910'), at(10, '0'), at(20, '910.2'), at(15, '910.1')], [2, 1, 1])
+    expect([0, 10, 15, 20].map((m) => got.get(T0 + m * MIN))).toEqual([
+      { kwh: '0', flags: ['first'] },
+      { kwh: '0', flags: ['placeholder'] },
+      { kwh: '0.1', flags: [] },
+      { kwh: '0.1', flags: [] },
+    ])
+  })
+
+  it('a duplicate (same time, same value) changes nothing', () => {
+    const once = incremental([at(0, '5'), at(1, '5.5'), at(2, '6')], [3])
+    const twice = incremental([at(0, '5'), at(1, '5.5'), at(1, '5.5'), at(2, '6'), at(0, '5')], [2, 1, 2])
+    expect(twice).toEqual(once)
+  })
+})
+
 describe('order does not matter', () => {
   const readings = fc
     .array(

@@ -102,6 +102,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
     retryInitialMs: config.RETRY_INITIAL_MS,
     retryMaxMs: config.RETRY_MAX_MS,
+    maxPowerKw: config.ENERGY_MAX_POWER_KW,
     metrics,
     log: log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,

@@ -42,3 +42,16 @@ describe('loadConfig', () => {
     ).toThrow(/RETRY_INITIAL_MS/)
   })
 })
+
+describe('ENERGY_MAX_POWER_KW', () => {
+  it('defaults to 400 kW, takes a decimal, refuses zero and text', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://x@y/z' }).ENERGY_MAX_POWER_KW).toBe(400)
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://x@y/z', ENERGY_MAX_POWER_KW: '50.5' }).ENERGY_MAX_POWER_KW,
+    ).toBe(50.5)
+    for (const bad of ['0', '-1', 'fast'])
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://x@y/z', ENERGY_MAX_POWER_KW: bad })).toThrow(
+        /ENERGY_MAX_POWER_KW/,
+      )
+  })
+})

@@ -101,6 +101,13 @@ export const ConfigSchema = Type.Object({
     'How often writer_rollup_watermark_age_seconds is refreshed from rollup_watermarks',
   ),
   ROLLUP_GRACE_MS: Int(300_000, 0, 'An hour is materialised this long after it ends'),
+  ENERGY_MAX_POWER_KW: Type.Number({
+    default: 400,
+    exclusiveMinimum: 0,
+    maximum: 100_000,
+    description:
+      'Power ceiling of register meters, kW: an energy register increase implying more is stored as suspect and counts 0',
+  }),
   RETRY_INITIAL_MS: Int(200, 1, 'First back-off of a batch that failed on a transient error'),
   RETRY_MAX_MS: Int(10_000, 1, 'Longest back-off between retries of a batch'),
 })

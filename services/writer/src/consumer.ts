@@ -27,6 +27,8 @@ export interface ConsumerOptions {
   maxFutureSkewMs: number
   retryInitialMs: number
   retryMaxMs: number
+  /** Power ceiling of the register `suspect` rule, kW (ENERGY_MAX_POWER_KW). */
+  maxPowerKw?: number
   metrics: Metrics
   log: Logger
   now?: () => Date
@@ -145,7 +147,9 @@ export class TelemetryConsumer {
     let delay = this.opts.retryInitialMs
     for (;;) {
       try {
-        const stored = await storeBatch(this.opts.pool, kind, decoded.messages, batch.partition)
+        const stored = await storeBatch(this.opts.pool, kind, decoded.messages, batch.partition, {
+          maxPowerKw: this.opts.maxPowerKw,
+        })
         await this.sendDeadLetters(
           kind,
           stored.rejected.map(({ message, err }) => {

@@ -19,8 +19,20 @@ export interface StoreResult {
   rejected: { message: MessageRows<TopicKind>; err: unknown }[]
 }
 
-async function writeRows(client: DbClient, kind: TopicKind, rows: unknown[], shard: number) {
-  if (kind === 'meter') return writeMeterBatch(client, rows as MeterRow[], { shard })
+/** Options of the meter write that come from the writer's settings. */
+export interface StoreOptions {
+  /** Power ceiling of the register `suspect` rule, kW (default: the db package's, 400). */
+  maxPowerKw?: number
+}
+
+async function writeRows(
+  client: DbClient,
+  kind: TopicKind,
+  rows: unknown[],
+  shard: number,
+  opts: StoreOptions,
+) {
+  if (kind === 'meter') return writeMeterBatch(client, rows as MeterRow[], { shard, ...opts })
   if (kind === 'vehicle') return writeVehicleBatch(client, rows as VehicleRow[], { shard })
   await client.query('BEGIN')
   try {
@@ -49,6 +61,7 @@ export async function storeBatch(
   kind: TopicKind,
   messages: MessageRows<TopicKind>[],
   shard: number,
+  opts: StoreOptions = {},
 ): Promise<StoreResult> {
   const result: StoreResult = { inserted: 0, duplicates: 0, partitionsCreated: [], rejected: [] }
   if (messages.length === 0) return result
@@ -67,13 +80,14 @@ export async function storeBatch(
           kind,
           messages.flatMap((m) => m.rows),
           shard,
+          opts,
         ),
       )
     } catch (err) {
       if (!isDataError(err)) throw err
       for (const message of messages) {
         try {
-          add(await writeRows(client, kind, message.rows, shard))
+          add(await writeRows(client, kind, message.rows, shard, opts))
         } catch (one) {
           if (!isDataError(one)) throw one
           result.rejected.push({ message, err: one })

@@ -105,6 +105,20 @@ describe('OCPP MeterValues', () => {
     expect(r.ignored).toBe(1)
   })
 
+  it('reads a 1.6 Voltage without unit as volts (the Wh default cannot be a voltage)', () => {
+    const r = mapMeterValues('1.6', 'MeterValues', 'CP-1', {
+      connectorId: 1,
+      meterValue: [
+        {
+          timestamp: '2026-03-01T10:00:00Z',
+          sampledValue: [{ value: '1000' }, { value: '231.5', measurand: 'Voltage' }],
+        },
+      ],
+    })
+    expect(r.rejected).toEqual([])
+    expect(r.readings[0]!.reading).toMatchObject({ energyRegisterKwh: 1, voltage: 231.5 })
+  })
+
   it('rejects a register without voltage, per meterValue', () => {
     const r = mapMeterValues('1.6', 'MeterValues', 'CP-1', {
       connectorId: 1,
@@ -112,5 +126,82 @@ describe('OCPP MeterValues', () => {
     })
     expect(r.readings).toEqual([])
     expect(r.rejected[0]!.index).toBe(0)
+  })
+})
+
+describe('the README examples', () => {
+  const TS = '2026-03-01T10:00:00Z'
+  const examples = [
+    {
+      version: '1.6' as const,
+      action: 'MeterValues' as const,
+      payload: {
+        connectorId: 1,
+        transactionId: 42,
+        meterValue: [
+          {
+            timestamp: TS,
+            sampledValue: [
+              { value: '910080', context: 'Sample.Periodic' },
+              { value: '230.1', measurand: 'Voltage', unit: 'V', phase: 'L1-N' },
+            ],
+          },
+        ],
+      },
+      reading: { meterId: 'CP-7:1', energyRegisterKwh: 910.08, voltage: 230.1 },
+      ignored: 0,
+    },
+    {
+      version: '2.0.1' as const,
+      action: 'MeterValues' as const,
+      payload: {
+        evseId: 1,
+        meterValue: [
+          {
+            timestamp: TS,
+            sampledValue: [
+              { value: 12.5, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'kWh' } },
+              { value: 229.9, measurand: 'Voltage', unitOfMeasure: { unit: 'V' } },
+              { value: 55, measurand: 'SoC' },
+            ],
+          },
+        ],
+      },
+      reading: { meterId: 'CP-7:1', energyRegisterKwh: 12.5, voltage: 229.9 },
+      ignored: 1,
+    },
+    {
+      version: '2.0.1' as const,
+      action: 'TransactionEvent' as const,
+      payload: {
+        eventType: 'Updated',
+        timestamp: TS,
+        triggerReason: 'MeterValuePeriodic',
+        seqNo: 1,
+        transactionInfo: { transactionId: 'TX-1' },
+        evse: { id: 1 },
+        meterValue: [
+          {
+            timestamp: TS,
+            sampledValue: [
+              { value: 12600, measurand: 'Energy.Active.Import.Register' },
+              { value: 230.2, measurand: 'Voltage' },
+            ],
+          },
+        ],
+      },
+      reading: { meterId: 'CP-7:1', energyRegisterKwh: 12.6, voltage: 230.2 },
+      ignored: 0,
+    },
+  ]
+
+  it.each(examples)('OCPP $version $action is valid and maps as documented', (e) => {
+    expect(checkOcppSchema(e.version, e.action, e.payload)).toBeNull()
+    const r = mapMeterValues(e.version, e.action, 'CP-7', e.payload)
+    expect(r.rejected).toEqual([])
+    expect(r.ignored).toBe(e.ignored)
+    expect(r.readings.map((x) => x.reading)).toEqual([
+      { ...e.reading, timestamp: TS, context: 'Sample.Periodic' },
+    ])
   })
 })

@@ -158,11 +158,13 @@ function samples16(list: Record<string, unknown>[]): (Sample | null)[] {
     if (s.format === 'SignedData') return null
     const value = parseDec(String(s.value))
     if (!value) return null
+    const measurand = (s.measurand as string | undefined) ?? ENERGY
     return {
       value,
-      measurand: (s.measurand as string | undefined) ?? ENERGY,
+      measurand,
       ...(s.phase === undefined ? {} : { phase: s.phase as string }),
-      unit: (s.unit as string | undefined) ?? 'Wh',
+      // The schema's default unit is Wh, which cannot be a voltage: a Voltage without unit is in V.
+      unit: (s.unit as string | undefined) ?? (measurand === 'Voltage' ? 'V' : 'Wh'),
       context: (s.context as string | undefined) ?? 'Sample.Periodic',
       raw: true,
     }

@@ -128,6 +128,8 @@ export async function publishReadings(
   type: 'meter' | 'vehicle',
   readings: Reading[],
   perMessage = 50,
+  /** The envelopes' receivedAt (the gateway's clock): default now. */
+  receivedAt = new Date().toISOString(),
 ): Promise<void> {
   const byPartition = new Map<number, Reading[]>()
   for (const r of readings) {
@@ -135,7 +137,6 @@ export async function publishReadings(
     byPartition.set(p, [...(byPartition.get(p) ?? []), r])
   }
   const messages = []
-  const receivedAt = new Date().toISOString()
   for (const [partition, list] of byPartition) {
     for (let i = 0; i < list.length; i += perMessage) {
       const chunk = list.slice(i, i + perMessage)
