@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { topicNames, type MeterReading, type VehicleReading } from '@energy-ingest/contracts'
-import { migrate } from '@energy-ingest/db'
+import { closeHours, migrate } from '@energy-ingest/db'
 import * as analytics from '@energy-ingest/analytics'
 import * as gateway from '@energy-ingest/gateway'
 import {
+  assertStoredExactly,
   createTopics,
   eventually,
   freePort,
@@ -26,7 +27,6 @@ import {
 } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertStoredExactly } from '../../services/writer/test/integration/helpers.js'
 
 const PARTITIONS = 4
 const FLEET = 'chaos-fleet-token'
@@ -192,7 +192,7 @@ async function expectExact(stream: Stream): Promise<void> {
     },
     { timeoutMs: 120_000, intervalMs: 250, message: `${stream.accepted} readings stored` },
   )
-  await assertStoredExactly(primary, stream.meters, stream.vehicles)
+  await assertStoredExactly(primary, stream.meters, stream.vehicles, closeHours)
 }
 
 beforeAll(async () => {

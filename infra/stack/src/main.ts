@@ -20,7 +20,7 @@ import {
   type KafkaServer,
   type PgServer,
   type PostgresPair,
-} from '@energy-ingest/testenv'
+} from '@energy-ingest/localstack'
 import { loadStackConfig, type StackConfig } from './config.js'
 import { writePrivateFile } from './private-file.js'
 import { startService, waitReady, type RunningService, type ServiceSpec } from './services.js'

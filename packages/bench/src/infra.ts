@@ -18,7 +18,7 @@ import {
   type KafkaServer,
   type ManagedProcess,
   type PostgresPair,
-} from '@energy-ingest/testenv'
+} from '@energy-ingest/localstack'
 import { progress } from './report.js'
 
 /** Where a bench sends its load and reads its figures: its own processes, or a running `npm start`. */
