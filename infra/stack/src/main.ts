@@ -14,7 +14,6 @@ import {
   Reaper,
   createTopics,
   repoRoot,
-  startKafka,
   startPostgresPair,
   withDatabase,
   type KafkaServer,
@@ -22,6 +21,7 @@ import {
   type PostgresPair,
 } from '@energy-ingest/localstack'
 import { loadStackConfig, type StackConfig } from './config.js'
+import { startStackKafka, type StackKafka } from './kafka.js'
 import { writePrivateFile } from './private-file.js'
 import { startService, waitReady, type RunningService, type ServiceSpec } from './services.js'
 import { Supervisor, type SupervisedUnit } from './supervisor.js'
@@ -114,10 +114,10 @@ function serviceUnit(
   }
 }
 
-function kafkaUnit(kafka: KafkaServer, dataDir: string): SupervisedUnit {
+function kafkaUnit(kafka: KafkaServer, name: string, logFile: string): SupervisedUnit {
   return {
-    name: 'kafka',
-    logFile: join(dataDir, 'kafka', 'kafka.log'),
+    name,
+    logFile,
     async start() {
       await kafka.start()
       return { exited: kafka.exited() }
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const reaper = new Reaper()
   const logDir = join(dataDir, 'logs')
   const services = new Map<string, RunningService>()
-  let kafka: KafkaServer | undefined
+  let kafka: StackKafka | undefined
   let postgres: PostgresPair | undefined
   let stopping = false
   const supervisor = new Supervisor({
@@ -184,13 +184,7 @@ async function main(): Promise<void> {
         fast: false,
         reaper,
       }),
-      startKafka({
-        dataDir: join(dataDir, 'kafka'),
-        port: config.kafkaPort,
-        controllerPort: config.kafkaControllerPort,
-        partitions: config.partitions,
-        reaper,
-      }),
+      startStackKafka(config, reaper),
     ])
     await ensureDatabase(postgres.primaryUrl, config.database)
     const primary = withDatabase(postgres.primaryUrl, config.database)
@@ -202,8 +196,15 @@ async function main(): Promise<void> {
       kafka.brokers,
       [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
       config.partitions,
+      kafka.topicOptions,
     )
-    say(`topics ready (${config.partitions} partitions)`)
+    const rf = kafka.topicOptions.replicationFactor ?? 1
+    say(
+      `topics ready (${config.partitions} partitions` +
+        (rf > 1
+          ? `, replication factor ${rf}, min.insync.replicas ${kafka.topicOptions.minInsyncReplicas})`
+          : ')'),
+    )
 
     const brokers = kafka.brokers.join(',')
     const units = serviceSpecs(config, { primary, replica, brokers }).map((spec) =>
@@ -212,7 +213,8 @@ async function main(): Promise<void> {
     const first = await Promise.all(units.map((u) => u.start()))
     units.forEach((unit, i) => supervisor.watch(unit, first[i]!.exited))
     const pair = postgres
-    supervisor.watch(kafkaUnit(kafka, dataDir), kafka.exited())
+    for (const node of kafka.nodes)
+      supervisor.watch(kafkaUnit(node.server, node.name, node.logFile), node.server.exited())
     for (const server of ['primary', 'replica'] as const)
       supervisor.watch(postgresUnit(pair, server, dataDir), pair.exited(server))
 

@@ -15,6 +15,7 @@ export {
 export {
   startKafkaCluster,
   clusterOverrides,
+  partitionReplicas,
   type KafkaCluster,
   type KafkaClusterOptions,
 } from './kafka-cluster.js'

@@ -144,3 +144,20 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
     },
   }
 }
+
+/** Leader and in-sync replicas (node ids) of every partition of `topics`, as the cluster reports them. */
+export async function partitionReplicas(
+  brokers: string[],
+  topics: string[],
+): Promise<{ topic: string; partition: number; leader: number; isr: number[] }[]> {
+  const admin = new Kafka({ clientId: 'localstack-probe', brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics })
+    return meta.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, isr: p.isr })),
+    )
+  } finally {
+    await admin.disconnect()
+  }
+}
