@@ -59,6 +59,8 @@ export interface PostgresPair {
   stop(): Promise<void>
   /** Settles when that server's process now running exits. */
   exited(server: PgServer): Promise<number | null>
+  /** That server's postmaster process id while it runs (faults are injected by signalling it). */
+  pid(server: PgServer): number | undefined
   /** Starts that server again on its data folder and port (after it exited), once it answers. */
   restart(server: PgServer): Promise<void>
   /** Stops one server: `fast` (SIGINT: sessions aborted, checkpoint) or `immediate` (SIGQUIT: a crash). */
@@ -223,6 +225,10 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     primaryPort,
     replicaPort,
     exited: (server) => (server === 'primary' ? primary : replica).exited,
+    pid(server) {
+      const proc = server === 'primary' ? primary : replica
+      return proc.isRunning() ? proc.pid : undefined
+    },
     async stopServer(server, how) {
       await (server === 'primary' ? primary : replica).stop(how === 'fast' ? 'SIGINT' : 'SIGQUIT', 20_000)
     },
