@@ -1,6 +1,6 @@
 // The chaos bench's own infrastructure: the same program as `npm start` (infra/stack), with its data in
 // a temp folder and its own free ports, so its supervisor restarts what the bench breaks.
-import { existsSync, mkdtempSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   Reaper,
@@ -45,6 +45,8 @@ export async function startOwnStack(options: {
   const entry = join(repoRoot, 'infra', 'stack', 'dist', 'main.js')
   if (!existsSync(entry)) throw new Error(`${entry} missing: run \`npm run build\` first`)
   const dataDir = mkdtempSync(join(cacheDir, 'tmp-chaos-stack-'))
+  // mkdtemp makes it 0700: as root, PostgreSQL runs as another user, which must reach its folders.
+  chmodSync(dataDir, 0o755)
   // If the bench dies, its watchdog stops the stack (whose own watchdog then stops its servers).
   const reaper = new Reaper()
   reaper.trackDir(dataDir)
@@ -79,13 +81,14 @@ export async function startOwnStack(options: {
     reaper.dispose()
   }
   try {
-    await eventually(
-      () => {
-        if (!proc.isRunning()) throw new Error(`the stack exited; see ${join(cacheDir, 'chaos-stack.log')}`)
-        return existsSync(join(dataDir, 'stack.env'))
-      },
-      { timeoutMs: 600_000, intervalMs: 500, message: 'the stack to start' },
-    )
+    let exited = false
+    void proc.exited.then(() => (exited = true))
+    await eventually(() => exited || existsSync(join(dataDir, 'stack.env')), {
+      timeoutMs: 600_000,
+      intervalMs: 500,
+      message: 'the stack to start',
+    })
+    if (exited) throw new Error(`the stack exited; see ${join(cacheDir, 'chaos-stack.log')}`)
   } catch (err) {
     await stop()
     throw err
