@@ -2,7 +2,7 @@
 #   gateway, writer, analytics, migrate   the services, on Node
 #   postgres                              PostgreSQL from the same @embedded-postgres build the tests use
 #   kafka                                 Apache Kafka from the same Maven jars the tests use
-# Versions are not repeated here: PostgreSQL's comes from packages/testenv/package.json (checked
+# Versions are not repeated here: PostgreSQL's comes from packages/localstack/package.json (checked
 # against pnpm-lock.yaml), Kafka's from infra/kafka/pom.xml, pnpm's from package.json.
 #
 # Build options (all optional):
@@ -82,10 +82,10 @@ CMD ["node", "services/analytics/dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------------
 # PostgreSQL: the @embedded-postgres binaries the local test environment runs, at the version
-# packages/testenv/package.json pins, fetched from the npm registry and checked against the
+# packages/localstack/package.json pins, fetched from the npm registry and checked against the
 # integrity pnpm-lock.yaml records; on plain Debian (they bring their own libssl, ICU, libxml2).
 FROM ${NODE_IMAGE} AS postgres-dist
-COPY packages/testenv/package.json pnpm-lock.yaml infra/images/npm-fetch.mjs /tmp/pg/
+COPY packages/localstack/package.json pnpm-lock.yaml infra/images/npm-fetch.mjs /tmp/pg/
 RUN --mount=type=secret,id=extra_ca \
     if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi; \
     node /tmp/pg/npm-fetch.mjs --embedded-postgres /tmp/pg/package.json /tmp/pg/pnpm-lock.yaml /out

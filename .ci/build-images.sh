@@ -5,7 +5,7 @@
 #   energy-ingest/{postgres,kafka,migrate,gateway,writer,analytics}:local   the Dockerfile's targets
 # (docker-compose.yml and TESTENV=containers use these tags). Versions come from where they are pinned:
 # NODE_VERSION and the Debian suite from the Dockerfile's ARG defaults, PostgreSQL from
-# packages/testenv/package.json, Kafka from infra/kafka/pom.xml, pnpm from package.json.
+# packages/localstack/package.json, Kafka from infra/kafka/pom.xml, pnpm from package.json.
 #
 # Options (environment):
 #   DEBIAN_IMAGE, NODE_IMAGE   use these bases instead of building them (e.g. the official images

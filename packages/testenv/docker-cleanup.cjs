@@ -3,7 +3,8 @@
 // removes them by label, without testcontainers' reaper (Ryuk), whose image may not be pullable. Plain
 // JS on Node's http (no dependencies, no build), because three kinds of callers use it:
 //   - testenv (containers.ts) at the end of a run, and at its start for runs whose owner died;
-//   - the detached watchdog (reaper.cjs) when the test process dies without cleaning up;
+//   - the detached watchdog (packages/localstack/reaper.cjs, through a clean-up hook testenv registers)
+//     when the test process dies without cleaning up;
 //   - CI, before and after the containers suite:
 //       node packages/testenv/docker-cleanup.cjs all|stale|run <id>
 // The engine: DOCKER_HOST (unix:///path or tcp://host:port, no TLS), default /var/run/docker.sock.

@@ -6,6 +6,8 @@ import { writePrivateFile } from './private-file.js'
 export interface StackConfig {
   dataDir: string
   writers: number
+  /** Kafka nodes: 1 (one broker) or 3 (a KRaft quorum of three; topics replicated 3x, min ISR 2). */
+  brokers: 1 | 3
   partitions: number
   topicPrefix: string
   pgPrimaryPort: number
@@ -59,20 +61,25 @@ function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv): StackConfig['secr
   return secrets
 }
 
-/** Settings from the environment (and `--writers N`, `--partitions N`), validated once. */
+/** Settings from the environment (and `--writers N`, `--partitions N`, `--brokers 1|3`), validated once. */
 export function loadStackConfig(args: string[], env: NodeJS.ProcessEnv, dataDir: string): StackConfig {
   const writersArg = flag(args, 'writers')
   const partitionsArg = flag(args, 'partitions')
+  const brokersArg = flag(args, 'brokers')
   const merged = {
     ...env,
     ...(writersArg !== undefined ? { STACK_WRITERS: writersArg } : {}),
     ...(partitionsArg !== undefined ? { KAFKA_PARTITIONS: partitionsArg } : {}),
+    ...(brokersArg !== undefined ? { STACK_BROKERS: brokersArg } : {}),
   }
   const partitions = int(merged, 'KAFKA_PARTITIONS', 12, 1, 1000)
   const writers = int(merged, 'STACK_WRITERS', 1, 1, 64)
+  const brokers = int(merged, 'STACK_BROKERS', 1, 1, 3)
+  if (brokers === 2) throw new Error('STACK_BROKERS must be 1 or 3 (a KRaft quorum of two survives no loss)')
   return {
     dataDir,
     writers,
+    brokers: brokers === 3 ? 3 : 1,
     partitions,
     topicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
     pgPrimaryPort: int(env, 'STACK_PG_PRIMARY_PORT', 55440),

@@ -14,14 +14,15 @@ import {
   Reaper,
   createTopics,
   repoRoot,
-  startKafka,
   startPostgresPair,
   withDatabase,
   type KafkaServer,
   type PgServer,
   type PostgresPair,
-} from '@energy-ingest/testenv'
+} from '@energy-ingest/localstack'
 import { loadStackConfig, type StackConfig } from './config.js'
+import { PidFile } from './pid-file.js'
+import { startStackKafka, type StackKafka } from './kafka.js'
 import { writePrivateFile } from './private-file.js'
 import { startService, waitReady, type RunningService, type ServiceSpec } from './services.js'
 import { Supervisor, type SupervisedUnit } from './supervisor.js'
@@ -95,6 +96,7 @@ function serviceUnit(
   logDir: string,
   reaper: Reaper,
   running: Map<string, RunningService>,
+  pids: PidFile,
 ): SupervisedUnit {
   return {
     name: spec.name,
@@ -109,28 +111,31 @@ function serviceUnit(
         await service.proc.stop('SIGTERM', 10_000)
         throw err
       }
+      pids.set(spec.name, service.proc.pid)
       return { exited: service.proc.exited }
     },
   }
 }
 
-function kafkaUnit(kafka: KafkaServer, dataDir: string): SupervisedUnit {
+function kafkaUnit(kafka: KafkaServer, name: string, logFile: string, pids: PidFile): SupervisedUnit {
   return {
-    name: 'kafka',
-    logFile: join(dataDir, 'kafka', 'kafka.log'),
+    name,
+    logFile,
     async start() {
       await kafka.start()
+      pids.set(name, kafka.pid())
       return { exited: kafka.exited() }
     },
   }
 }
 
-function postgresUnit(pair: PostgresPair, server: PgServer, dataDir: string): SupervisedUnit {
+function postgresUnit(pair: PostgresPair, server: PgServer, dataDir: string, pids: PidFile): SupervisedUnit {
   return {
     name: `postgres-${server}`,
     logFile: join(dataDir, 'postgres', `${server}.log`),
     async start() {
       await pair.restart(server)
+      pids.set(`postgres-${server}`, pair.pid(server))
       return { exited: pair.exited(server) }
     },
   }
@@ -143,7 +148,8 @@ async function main(): Promise<void> {
   const reaper = new Reaper()
   const logDir = join(dataDir, 'logs')
   const services = new Map<string, RunningService>()
-  let kafka: KafkaServer | undefined
+  const pids = new PidFile(join(dataDir, 'stack.pids.json'))
+  let kafka: StackKafka | undefined
   let postgres: PostgresPair | undefined
   let stopping = false
   const supervisor = new Supervisor({
@@ -184,13 +190,7 @@ async function main(): Promise<void> {
         fast: false,
         reaper,
       }),
-      startKafka({
-        dataDir: join(dataDir, 'kafka'),
-        port: config.kafkaPort,
-        controllerPort: config.kafkaControllerPort,
-        partitions: config.partitions,
-        reaper,
-      }),
+      startStackKafka(config, reaper),
     ])
     await ensureDatabase(postgres.primaryUrl, config.database)
     const primary = withDatabase(postgres.primaryUrl, config.database)
@@ -202,19 +202,31 @@ async function main(): Promise<void> {
       kafka.brokers,
       [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
       config.partitions,
+      kafka.topicOptions,
     )
-    say(`topics ready (${config.partitions} partitions)`)
+    const rf = kafka.topicOptions.replicationFactor ?? 1
+    say(
+      `topics ready (${config.partitions} partitions` +
+        (rf > 1
+          ? `, replication factor ${rf}, min.insync.replicas ${kafka.topicOptions.minInsyncReplicas})`
+          : ')'),
+    )
 
     const brokers = kafka.brokers.join(',')
     const units = serviceSpecs(config, { primary, replica, brokers }).map((spec) =>
-      serviceUnit(spec, logDir, reaper, services),
+      serviceUnit(spec, logDir, reaper, services, pids),
     )
     const first = await Promise.all(units.map((u) => u.start()))
     units.forEach((unit, i) => supervisor.watch(unit, first[i]!.exited))
     const pair = postgres
-    supervisor.watch(kafkaUnit(kafka, dataDir), kafka.exited())
-    for (const server of ['primary', 'replica'] as const)
-      supervisor.watch(postgresUnit(pair, server, dataDir), pair.exited(server))
+    for (const node of kafka.nodes) {
+      pids.set(node.name, node.server.pid())
+      supervisor.watch(kafkaUnit(node.server, node.name, node.logFile, pids), node.server.exited())
+    }
+    for (const server of ['primary', 'replica'] as const) {
+      pids.set(`postgres-${server}`, pair.pid(server))
+      supervisor.watch(postgresUnit(pair, server, dataDir, pids), pair.exited(server))
+    }
 
     const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`
     const analyticsUrl = `http://127.0.0.1:${config.analyticsPort}`
@@ -227,6 +239,7 @@ async function main(): Promise<void> {
         `KAFKA_BROKERS=${brokers}`,
         `GATEWAY_URL=${gatewayUrl}`,
         `ANALYTICS_URL=${analyticsUrl}`,
+        `WRITER_URLS=${Array.from({ length: config.writers }, (_, i) => `http://127.0.0.1:${config.writerBasePort + i}`).join(',')}`,
         `INGEST_FLEET_TOKEN=${config.secrets.fleetToken}`,
         `ANALYTICS_API_KEY=${config.secrets.analyticsKey}`,
         '',

@@ -1,6 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { eventually, repoRoot, spawnManaged, type ManagedProcess, type Reaper } from '@energy-ingest/testenv'
+import {
+  eventually,
+  repoRoot,
+  spawnManaged,
+  type ManagedProcess,
+  type Reaper,
+} from '@energy-ingest/localstack'
 import type { TObject } from '@sinclair/typebox'
 import { serviceEnv } from './service-env.js'
 

@@ -2,7 +2,7 @@
 // 100 M rows); at each size, p50/p99 of the 24 h performance endpoint and of the efficiency alerts,
 // through the analytics service on the streaming replica. The point is that the cost stays flat.
 import pg from 'pg'
-import { waitForReplica } from '@energy-ingest/testenv'
+import { waitForReplica } from '@energy-ingest/localstack'
 import type { Args } from './args.js'
 import { meterId, prng, vehicleId } from './fleet.js'
 import { HttpClient } from './http.js'

@@ -3,6 +3,7 @@
 // Progress on stderr, a table on stdout, figures in bench-results/<bench>-<timestamp>.json.
 import { Args } from './args.js'
 import { analyticsBench } from './analytics-bench.js'
+import { chaosBench } from './chaos-bench.js'
 import { e2eBench } from './e2e-bench.js'
 import { gatewayBench } from './gateway-bench.js'
 import { BenchEnvironment } from './infra.js'
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (args: Args, env: BenchEnvironment) => Promise<Ben
   writer: writerBench,
   analytics: analyticsBench,
   e2e: e2eBench,
+  chaos: chaosBench,
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--flags]

@@ -3,7 +3,7 @@
 // (85–95 %, a few faulty ones lower), the state of charge rises with the DC energy and the battery
 // warms up; between sessions the vehicle drives (SoC falls, battery cools) and the meter draws standby.
 import type { MeterReading, VehicleReading } from '@energy-ingest/contracts'
-import { prng } from '@energy-ingest/testenv'
+import { prng } from '@energy-ingest/localstack'
 
 export interface FleetOptions {
   vehicles: number

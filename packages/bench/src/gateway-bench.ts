@@ -3,7 +3,7 @@
 // that travels between machines; the absolute rates depend on the cores the load tool shares.
 import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
-import { freePort } from '@energy-ingest/testenv'
+import { freePort } from '@energy-ingest/localstack'
 import type { Args } from './args.js'
 import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'

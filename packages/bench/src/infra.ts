@@ -18,7 +18,7 @@ import {
   type KafkaServer,
   type ManagedProcess,
   type PostgresPair,
-} from '@energy-ingest/testenv'
+} from '@energy-ingest/localstack'
 import { progress } from './report.js'
 
 /** Where a bench sends its load and reads its figures: its own processes, or a running `npm start`. */
@@ -29,14 +29,17 @@ export interface Target {
   primaryUrl?: string
   replicaUrl?: string
   brokers?: string[]
+  /** The writers' health/metrics URLs (a running stack lists them). */
+  writerUrls?: string[]
   fleetToken: string
   analyticsKey: string
 }
 
+/** Where `npm start` writes its URLs and dev credentials (STACK_DATA_DIR, default .data). */
+export const stackEnvFile = () => join(process.env.STACK_DATA_DIR ?? join(repoRoot, '.data'), 'stack.env')
+
 /** The URLs and dev credentials `npm start` wrote to .data/stack.env. */
-export function readStackEnv(
-  file = join(process.env.STACK_DATA_DIR ?? join(repoRoot, '.data'), 'stack.env'),
-): Target {
+export function readStackEnv(file = stackEnvFile()): Target {
   if (!existsSync(file)) throw new Error(`--stack: ${file} not found (is \`npm start\` running?)`)
   const env = new Map<string, string>()
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -55,6 +58,7 @@ export function readStackEnv(
     primaryUrl: need('DATABASE_URL'),
     replicaUrl: need('ANALYTICS_DATABASE_URL'),
     brokers: need('KAFKA_BROKERS').split(','),
+    writerUrls: env.get('WRITER_URLS')?.split(',').filter(Boolean),
     fleetToken: need('INGEST_FLEET_TOKEN'),
     analyticsKey: need('ANALYTICS_API_KEY'),
   }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from '@energy-ingest/testenv'
+import { repoRoot } from '@energy-ingest/localstack'
 
 const started = performance.now()
 

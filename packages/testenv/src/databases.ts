@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { eventually, waitForReplica, withDatabase } from '@energy-ingest/localstack'
 import pg from 'pg'
-import { eventually } from './eventually.js'
 
 export interface EnvironmentInfo {
   /** Which strategy started the environment (TESTENV). */
@@ -19,12 +19,6 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url)
-  u.pathname = `/${database}`
-  return u.toString()
-}
-
 /** Unique, short, lower-case: safe as a database, topic or group name part. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`
@@ -33,39 +27,6 @@ export function uniqueName(prefix: string): string {
 /** A per-test-file topic prefix, for topicNames(prefix) from contracts. */
 export function testTopicPrefix(): string {
   return `${uniqueName('t')}.`
-}
-
-/** Waits until the replica has replayed everything the primary has written so far. */
-export async function waitForReplica(
-  primaryUrl: string,
-  replicaUrl: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const primary = new pg.Client({ connectionString: primaryUrl })
-  await primary.connect()
-  let lsn: string
-  try {
-    const { rows } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
-    lsn = rows[0]!.lsn
-  } finally {
-    await primary.end()
-  }
-  const replica = new pg.Client({ connectionString: replicaUrl })
-  await replica.connect()
-  try {
-    await eventually(
-      async () => {
-        const { rows } = await replica.query<{ done: boolean }>(
-          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
-          [lsn],
-        )
-        return rows[0]?.done === true
-      },
-      { timeoutMs, intervalMs: 20, message: `replica replay of ${lsn}` },
-    )
-  } finally {
-    await replica.end()
-  }
 }
 
 /** A fresh database cloned from the migrated template, visible on the replica when this resolves. */

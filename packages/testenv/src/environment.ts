@@ -1,8 +1,12 @@
+import {
+  Reaper,
+  startKafka,
+  startPostgresPair,
+  type KafkaOptions,
+  type KafkaServer,
+} from '@energy-ingest/localstack'
 import { containerRuntimeAvailable, startContainers, startKafkaInContainer } from './containers.js'
-import { startKafka, type KafkaOptions, type KafkaServer } from './kafka.js'
-import { startPostgresPair } from './postgres.js'
-import { log } from './process.js'
-import { Reaper } from './reaper.js'
+import { log } from './log.js'
 
 export type TestenvMode = 'containers' | 'local' | 'auto'
 

@@ -1,4 +1,7 @@
 import './provided.js'
+// Everything that starts and supervises processes (Kafka, PostgreSQL, the reaper, ports, polling) is
+// @energy-ingest/localstack's; tests get it through this package too, with what only tests need.
+export * from '@energy-ingest/localstack'
 export {
   startEnvironment,
   startPrivateKafka,
@@ -7,26 +10,8 @@ export {
   type TestenvMode,
 } from './environment.js'
 export {
-  startKafka,
-  createTopics,
-  ensureKafkaLibs,
-  brokerAnswers,
-  kafkaVersion,
-  type KafkaServer,
-  type KafkaOptions,
-} from './kafka.js'
-export {
-  startPostgresPair,
-  pgBinDir,
-  urlFor,
-  type PgServer,
-  type PostgresPair,
-  type PostgresOptions,
-} from './postgres.js'
-export {
   containerRuntimeAvailable,
   dockerCleanup,
-  pinnedPostgresVersion,
   startContainers,
   startKafkaInContainer,
   KAFKA_IMAGE,
@@ -36,13 +21,14 @@ export {
   createTestDatabase,
   testTopicPrefix,
   uniqueName,
-  waitForReplica,
-  withDatabase,
   type EnvironmentInfo,
   type TestDatabase,
 } from './databases.js'
-export { eventually, type EventuallyOptions } from './eventually.js'
-export { freePort, spawnManaged, type ManagedProcess } from './process.js'
-export { Reaper, type DockerEndpoint } from './reaper.js'
-export { repoRoot, cacheDir } from './paths.js'
-export { prng } from './random.js'
+export {
+  assertStoredExactly,
+  closeAllHours,
+  expectStoredExactly,
+  rollupDifferences,
+  type CloseHours,
+} from './storage-checks.js'
+export { testenvRoot } from './paths.js'

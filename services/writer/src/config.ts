@@ -68,8 +68,10 @@ export const ConfigSchema = Type.Object({
   KAFKA_MAX_BYTES: Int(16 * 1024 * 1024, 1024, 'Fetch size per request'),
   KAFKA_MAX_WAIT_MS: Int(500, 0, 'How long a fetch waits for KAFKA_MIN_BYTES'),
   KAFKA_MIN_BYTES: Int(1, 1, 'A fetch returns once this many bytes are there'),
+  // 6 s is the broker's smallest allowed session (group.min.session.timeout.ms): a killed writer's
+  // partitions move after it. The retry back-off heartbeats every interval, so pauses keep membership.
   KAFKA_SESSION_TIMEOUT_MS: Int(
-    10_000,
+    6000,
     1000,
     'Consumer session timeout: how long a killed writer holds its partitions before they move',
   ),

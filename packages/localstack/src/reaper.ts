@@ -2,29 +2,31 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { testenvRoot } from './paths.js'
+import { localstackRoot } from './paths.js'
 
-/** Where a Docker engine answers (docker-cleanup.cjs's Endpoint). */
-export interface DockerEndpoint {
-  socketPath?: string
-  host?: string
-  port?: number
+/**
+ * A clean-up the watchdog runs if the owner dies: `require(module)[fn](...args)`. The module is plain
+ * CommonJS that runs without a build (testenv removes its container runs this way).
+ */
+export interface CleanupHook {
+  module: string
+  fn: string
+  args: unknown[]
 }
 
 interface State {
   pids: number[]
   dirs: string[]
-  /** Container runs whose labelled objects are removed if the owner dies (docker-cleanup.cjs). */
-  docker: { endpoint: DockerEndpoint; run: string }[]
+  cleanups: CleanupHook[]
 }
 
 /**
- * Keeps a list of child processes, temp folders and container runs on disk and starts a detached
+ * Keeps a list of child processes, temp folders and clean-up hooks on disk and starts a detached
  * watchdog that removes them if this process dies before `dispose()`: no postgres, java or container
- * outlives a killed run.
+ * outlives a killed run, stack or bench.
  */
 export class Reaper {
-  private readonly state: State = { pids: [], dirs: [], docker: [] }
+  private readonly state: State = { pids: [], dirs: [], cleanups: [] }
   private readonly stateFile: string
   private readonly stateDir: string
 
@@ -35,7 +37,7 @@ export class Reaper {
     this.flush()
     const child = spawn(
       process.execPath,
-      [join(testenvRoot, 'reaper.cjs'), String(process.pid), this.stateFile],
+      [join(localstackRoot, 'reaper.cjs'), String(process.pid), this.stateFile],
       {
         detached: true,
         stdio: 'ignore',
@@ -59,9 +61,9 @@ export class Reaper {
     this.flush()
   }
 
-  /** The containers, networks and volumes labelled with this run id (removed by the caller on stop). */
-  trackDockerRun(endpoint: DockerEndpoint, run: string): void {
-    this.state.docker.push({ endpoint, run })
+  /** A clean-up the watchdog runs if this process dies (the caller does its own on a normal stop). */
+  trackCleanup(hook: CleanupHook): void {
+    this.state.cleanups.push(hook)
     this.flush()
   }
 

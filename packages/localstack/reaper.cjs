@@ -1,11 +1,10 @@
-// Watchdog for processes, folders and Docker objects started by @energy-ingest/testenv. It is spawned
-// detached and outlives its parent on purpose: when the parent dies without cleaning up (SIGKILL, a
-// crashed test runner), it kills what the state file lists, removes its folders and removes the
-// containers, networks and volumes of the listed container runs (by label: docker-cleanup.cjs). Plain
-// JS: it must run without a build. Usage: node reaper.cjs <parentPid> <stateFile>
+// Watchdog for the processes and folders started by @energy-ingest/localstack (and whatever its users
+// register with it). It is spawned detached and outlives its parent on purpose: when the parent dies
+// without cleaning up (SIGKILL, a crashed test runner or stack), it runs the registered clean-up hooks
+// (e.g. testenv's removal of a container run), kills the listed process groups and removes the listed
+// folders. Plain JS: it must run without a build. Usage: node reaper.cjs <parentPid> <stateFile>
 'use strict'
 const fs = require('node:fs')
-const { removeRun } = require('./docker-cleanup.cjs')
 
 const parentPid = Number(process.argv[2])
 const stateFile = process.argv[3]
@@ -28,8 +27,13 @@ function readState() {
 }
 
 async function reap(state) {
-  for (const { endpoint, run } of state.docker || []) {
-    await removeRun(endpoint, run).catch(() => undefined)
+  // A hook is { module, fn, args }: require(module)[fn](...args), awaited, its failure ignored.
+  for (const { module, fn, args } of state.cleanups || []) {
+    try {
+      await require(module)[fn](...(args || []))
+    } catch {
+      /* best effort: the next run's start-up clean-up catches what is left */
+    }
   }
   for (const pid of state.pids || []) {
     // Children run in their own process group (detached), so kill the whole group.

@@ -91,31 +91,68 @@ export function clusterId(): string {
   }
 }
 
-/** Starts a real single-node KRaft Kafka broker (broker + controller) on 127.0.0.1. */
-export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServer> {
-  const libs = await ensureKafkaLibs()
-  // Without a caller's reaper, one of its own: a killed owner still leaves no broker or folder behind.
-  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
-  const reaper = options.reaper ?? ownReaper
-  options = { ...options, reaper }
-  const ownsDir = options.dataDir === undefined
-  const dataDir = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-kafka-'))
-  if (ownsDir) options.reaper?.trackDir(dataDir)
-  mkdirSync(dataDir, { recursive: true })
-  const port = options.port ?? (await freePort())
-  const controllerPort = options.controllerPort ?? (await freePort())
-  const logDir = join(dataDir, 'log')
+/**
+ * `text` (a .properties file) with each key of `overrides` set: its line replaced, or appended when
+ * absent. The cluster's settings are applied this way on top of infra/kafka/server.properties, which
+ * the Kafka image fills in too and so keeps its single-node placeholders.
+ */
+export function withProperties(text: string, overrides: Record<string, string>): string {
+  const left = new Map(Object.entries(overrides))
+  const lines = text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => {
+      const key = /^([A-Za-z0-9._-]+)=/.exec(line)?.[1]
+      if (key === undefined || !left.has(key)) return line
+      const value = left.get(key)!
+      left.delete(key)
+      return `${key}=${value}`
+    })
+  return [...lines, ...[...left].map(([k, v]) => `${k}=${v}`), ''].join('\n')
+}
+
+/** One KRaft node of a broker or a cluster: its ports, data folder and settings beyond the file's. */
+export interface NodeSpec {
+  nodeId: number
+  port: number
+  controllerPort: number
+  dataDir: string
+  partitions: number
+  /** Settings over infra/kafka/server.properties (quorum voters, replication factors). */
+  overrides: Record<string, string>
+  /** Formats the log folder with this id when it has never been formatted. */
+  clusterId: string
+  reaper?: Reaper
+}
+
+/** The broker's settings file for `node`, written into its data folder; returns its path. */
+function writeNodeConfig(node: NodeSpec): string {
   const config = readFileSync(join(kafkaInfra, 'server.properties'), 'utf8')
-    .replaceAll('${BROKER_PORT}', String(port))
-    .replaceAll('${CONTROLLER_PORT}', String(controllerPort))
-    .replaceAll('${LOG_DIR}', logDir)
-    .replaceAll('${NUM_PARTITIONS}', String(options.partitions ?? 12))
-  const configFile = join(dataDir, 'server.properties')
-  writeFileSync(configFile, config)
+    .replaceAll('${BROKER_PORT}', String(node.port))
+    .replaceAll('${CONTROLLER_PORT}', String(node.controllerPort))
+    .replaceAll('${LOG_DIR}', join(node.dataDir, 'log'))
+    .replaceAll('${NUM_PARTITIONS}', String(node.partitions))
+  const configFile = join(node.dataDir, 'server.properties')
+  writeFileSync(configFile, withProperties(config, { 'node.id': String(node.nodeId), ...node.overrides }))
+  return configFile
+}
+
+const javaEnv = () => ({ ...process.env, KAFKA_HEAP_OPTS: '', KAFKA_OPTS: '' })
+
+/**
+ * One Kafka process on `node`'s folder and ports, formatted on first use, with the KafkaServer
+ * controls; `startNow: false` leaves the first start to the caller (a cluster starts its nodes at once).
+ */
+export async function startKafkaNode(
+  libs: string,
+  node: NodeSpec,
+  options: { name: string; startNow: boolean },
+): Promise<KafkaServer> {
+  mkdirSync(node.dataDir, { recursive: true })
+  const configFile = writeNodeConfig(node)
   const classpath = `${libs}/*`
-  const logFile = join(dataDir, 'kafka.log')
-  const env = { ...process.env, KAFKA_HEAP_OPTS: '', KAFKA_OPTS: '' }
-  if (!existsSync(join(logDir, 'meta.properties'))) {
+  const logFile = join(node.dataDir, 'kafka.log')
+  if (!existsSync(join(node.dataDir, 'log', 'meta.properties'))) {
     await runToCompletion(
       'java',
       [
@@ -123,16 +160,15 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
         classpath,
         'kafka.tools.StorageTool',
         'format',
-        `--cluster-id=${clusterId()}`,
+        `--cluster-id=${node.clusterId}`,
         '-c',
         configFile,
       ],
-      { env },
+      { env: javaEnv() },
     )
   }
-
   let proc: ManagedProcess | undefined
-  const brokers = [`127.0.0.1:${port}`]
+  const brokers = [`127.0.0.1:${node.port}`]
   const start = async () => {
     if (proc?.isRunning()) return
     proc = spawnManaged(
@@ -150,41 +186,74 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
         'kafka.Kafka',
         configFile,
       ],
-      { name: 'kafka', logFile, env },
+      { name: options.name, logFile, env: javaEnv() },
     )
     const current = proc
-    options.reaper?.trackPid(current.pid)
+    node.reaper?.trackPid(current.pid)
     const started = Date.now()
     await eventually(
       async () => {
-        if (!current.isRunning()) throw new Error(`Kafka exited during start-up:\n${tail(logFile)}`)
+        if (!current.isRunning()) throw new Error(`${options.name} exited during start-up:\n${tail(logFile)}`)
         return await brokerAnswers(brokers)
       },
-      { timeoutMs: 90_000, intervalMs: 250, message: `Kafka on port ${port}` },
+      { timeoutMs: 90_000, intervalMs: 250, message: `${options.name} on port ${node.port}` },
     ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n--- kafka.log ---\n${tail(logFile)}`)
+      throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${tail(logFile)}`)
     })
-    log(`Kafka ${kafkaVersion()} ready on ${brokers[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    log(
+      `${options.name} (Kafka ${kafkaVersion()}) ready on ${brokers[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    )
   }
   const stopWith = async (how: 'stop' | 'kill') => {
     const current = proc
     if (!current) return
     if (how === 'stop') await current.stop('SIGTERM', 20_000)
     else await current.kill()
-    options.reaper?.untrackPid(current.pid)
+    node.reaper?.untrackPid(current.pid)
   }
-  await start()
+  if (options.startNow) await start()
   return {
     brokers,
-    port,
-    dataDir,
+    port: node.port,
+    dataDir: node.dataDir,
     start,
     stop: () => stopWith('stop'),
     kill: () => stopWith('kill'),
     exited: () => proc?.exited ?? Promise.resolve(null),
     pid: () => (proc?.isRunning() ? proc.pid : undefined),
+    close: () => stopWith('stop'),
+  }
+}
+
+/** Starts a real single-node KRaft Kafka broker (broker + controller) on 127.0.0.1. */
+export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServer> {
+  const libs = await ensureKafkaLibs()
+  // Without a caller's reaper, one of its own: a killed owner still leaves no broker or folder behind.
+  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
+  const reaper = options.reaper ?? ownReaper
+  const ownsDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-kafka-'))
+  if (ownsDir) reaper?.trackDir(dataDir)
+  const port = options.port ?? (await freePort())
+  const controllerPort = options.controllerPort ?? (await freePort())
+  const node = await startKafkaNode(
+    libs,
+    {
+      nodeId: 1,
+      port,
+      controllerPort,
+      dataDir,
+      partitions: options.partitions ?? 12,
+      overrides: { 'controller.quorum.voters': `1@127.0.0.1:${controllerPort}` },
+      clusterId: clusterId(),
+      reaper,
+    },
+    { name: 'kafka', startNow: true },
+  )
+  return {
+    ...node,
     async close() {
-      await stopWith('stop')
+      await node.stop()
       if (ownReaper) ownReaper.dispose()
       else if (ownsDir) rmSync(dataDir, { recursive: true, force: true })
     },
@@ -194,7 +263,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
 /** Whether a broker at `brokers` answers a metadata request now. */
 export async function brokerAnswers(brokers: string[]): Promise<boolean> {
   const admin = new Kafka({
-    clientId: 'testenv-probe',
+    clientId: 'localstack-probe',
     brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1000,
@@ -212,13 +281,30 @@ export async function brokerAnswers(brokers: string[]): Promise<boolean> {
   }
 }
 
+export interface TopicOptions {
+  /** Copies of each partition (default 1; a three-broker cluster uses 3). */
+  replicationFactor?: number
+  /** Topic-level min.insync.replicas (acks=-1 succeeds while this many copies are in sync). */
+  minInsyncReplicas?: number
+}
+
 /**
- * Creates topics (idempotent) and waits until every partition has a leader. Retried: while another
- * client creates topics at the same moment, the broker can answer "does not host this
- * topic-partition" for a topic that is a few milliseconds from ready.
+ * Creates topics (idempotent) and waits until every partition has a leader and, with replicas, every
+ * replica in sync. Retried: while another client creates topics at the same moment, the broker can
+ * answer "does not host this topic-partition" for a topic that is a few milliseconds from ready.
  */
-export async function createTopics(brokers: string[], topics: string[], partitions = 12): Promise<void> {
-  const admin = new Kafka({ clientId: 'testenv-admin', brokers, logLevel: logLevel.NOTHING }).admin()
+export async function createTopics(
+  brokers: string[],
+  topics: string[],
+  partitions = 12,
+  options: TopicOptions = {},
+): Promise<void> {
+  const replicationFactor = options.replicationFactor ?? 1
+  const configEntries =
+    options.minInsyncReplicas === undefined
+      ? []
+      : [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }]
+  const admin = new Kafka({ clientId: 'localstack-admin', brokers, logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   try {
     await eventually(
@@ -228,13 +314,21 @@ export async function createTopics(brokers: string[], topics: string[], partitio
         if (missing.length > 0) {
           await admin.createTopics({
             waitForLeaders: true,
-            topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+            topics: missing.map((topic) => ({
+              topic,
+              numPartitions: partitions,
+              replicationFactor,
+              configEntries,
+            })),
           })
         }
         const { topics: meta } = await admin.fetchTopicMetadata({ topics })
-        return meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0))
+        return (
+          meta.length === topics.length &&
+          meta.every((t) => t.partitions.every((p) => p.leader >= 0 && p.isr.length >= replicationFactor))
+        )
       },
-      { timeoutMs: 30_000, intervalMs: 200, message: `topics ${topics.join(', ')}` },
+      { timeoutMs: 60_000, intervalMs: 200, message: `topics ${topics.join(', ')}` },
     )
   } finally {
     await admin.disconnect()

