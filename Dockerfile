@@ -2,6 +2,7 @@
 #   gateway, writer, analytics, migrate   the services, on Node
 #   postgres                              PostgreSQL from the same @embedded-postgres build the tests use
 #   kafka                                 Apache Kafka from the same Maven jars the tests use
+#   prometheus                            Debian's prometheus package, with infra/prometheus's config
 # Versions are not repeated here: PostgreSQL's comes from packages/localstack/package.json (checked
 # against pnpm-lock.yaml), Kafka's from infra/kafka/pom.xml, pnpm's from package.json.
 #
@@ -116,7 +117,7 @@ CMD ["server"]
 
 # ---------------------------------------------------------------------------------------------------
 # Kafka: the jars infra/kafka/pom.xml resolves from Maven Central (the local test environment's
-# classpath, plus kafka-tools for the topic command), on Debian's OpenJDK 17.
+# classpath, kafka-tools included), on Debian's OpenJDK 17.
 FROM ${DEBIAN_IMAGE} AS jre
 # tini as PID 1 (see postgres above): the JVM would not reap orphaned health-check processes.
 RUN apt-get update && \
@@ -134,7 +135,7 @@ RUN --mount=type=cache,id=maven-repo,target=/root/.m2 --mount=type=secret,id=ext
       awk '/BEGIN CERTIFICATE/{n++} {print > ("/usr/local/share/ca-certificates/extra-" n ".crt")}' \
         /run/secrets/extra_ca && update-ca-certificates >/dev/null; \
     fi; \
-    mvn -q -B -f /build/pom.xml -Pimage dependency:copy-dependencies \
+    mvn -q -B -f /build/pom.xml dependency:copy-dependencies \
       -DoutputDirectory=/out/libs -DincludeScope=runtime && \
     ls /out/libs | grep -E '^kafka_2\.13-.*\.jar$'
 
@@ -150,3 +151,20 @@ EXPOSE 9092
 HEALTHCHECK --interval=5s --timeout=6s --start-period=30s --retries=3 CMD ["/usr/local/bin/kafka", "health"]
 ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/kafka"]
 CMD ["broker"]
+
+# ---------------------------------------------------------------------------------------------------
+# Prometheus: Debian's package (no registry needed), scraping the services of docker-compose.yml.
+FROM ${DEBIAN_IMAGE} AS prometheus
+RUN apt-get update && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus tini && \
+    rm -rf /var/lib/apt/lists/* && \
+    install -d -o prometheus -g prometheus /var/lib/prometheus
+COPY infra/prometheus/prometheus.yml /etc/prometheus/prometheus.yml
+COPY infra/images/prometheus/health.sh /usr/local/bin/prometheus-health
+RUN prometheus --version && promtool check config /etc/prometheus/prometheus.yml
+USER prometheus
+EXPOSE 9090
+HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=3 CMD ["/usr/local/bin/prometheus-health"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/var/lib/prometheus", \
+     "--storage.tsdb.retention.time=15d", "--web.listen-address=:9090"]

@@ -2,7 +2,7 @@
 # Builds every image of the project on the Docker engine of DOCKER_HOST, without any image registry:
 #   energy-ingest/debian:<suite>       Debian base: debootstrap from the machine's apt mirror, imported
 #   energy-ingest/node:<NODE_VERSION>  Node base: that Debian + the official Node binary (npm registry)
-#   energy-ingest/{postgres,kafka,migrate,gateway,writer,analytics}:local   the Dockerfile's targets
+#   energy-ingest/{postgres,kafka,prometheus,migrate,gateway,writer,analytics}:local   the Dockerfile's targets
 # (docker-compose.yml and TESTENV=containers use these tags). Versions come from where they are pinned:
 # NODE_VERSION and the Debian suite from the Dockerfile's ARG defaults, PostgreSQL from
 # packages/localstack/package.json, Kafka from infra/kafka/pom.xml, pnpm from package.json.
@@ -117,7 +117,7 @@ DEBIAN_IMAGE=${DEBIAN_IMAGE:-$(build_debian)}
 NODE_IMAGE=${NODE_IMAGE:-$(build_node)}
 CA=$(extra_ca)
 say "bases: $DEBIAN_IMAGE, $NODE_IMAGE; extra CAs: $(grep -c 'BEGIN CERTIFICATE' "$CA" || true)"
-for target in postgres kafka migrate gateway writer analytics; do
+for target in postgres kafka prometheus migrate gateway writer analytics; do
   t0=$(date +%s)
   build "$CI_CACHE_DIR/build-$target.log" --target "$target" \
     --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" --build-arg "NODE_IMAGE=$NODE_IMAGE" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compose smoke test (CI, not part of npm test): the whole topology of docker-compose.yml up and
-// healthy, readings posted through the gateway, exact numbers read back from analytics, then
-// `down -v`. Uses the images already built (.ci/build-images.sh) and the engine of DOCKER_HOST.
+// healthy, readings posted through the gateway, exact numbers read back from analytics, Prometheus
+// scraping every service, then `down -v`. Uses the images already built (.ci/build-images.sh) and the engine of DOCKER_HOST.
 //   node scripts/compose-smoke.mjs [--project energy-smoke] [--keep]
 // Secrets: a fresh random set in .cache/compose-smoke.env (0600) for each run; host ports: free ones.
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -11,6 +11,7 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { composeSecrets, writeComposeEnv } from './compose-env.mjs'
+import { waitForTargetsUp } from './compose-prometheus.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
@@ -38,11 +39,12 @@ mkdirSync(dirname(envFile), { recursive: true })
 rmSync(envFile, { force: true })
 const secrets = composeSecrets()
 writeComposeEnv(envFile, secrets)
-const ports = { gateway: await freePort(), analytics: await freePort() }
+const ports = { gateway: await freePort(), analytics: await freePort(), prometheus: await freePort() }
 const composeEnv = {
   ...process.env,
   GATEWAY_PORT: String(ports.gateway),
   ANALYTICS_PORT: String(ports.analytics),
+  PROMETHEUS_PORT: String(ports.prometheus),
   LOG_LEVEL: 'warn',
 }
 
@@ -138,7 +140,7 @@ try {
     const [c] = byService(oneShot)
     check(c?.State === 'exited' && c.ExitCode === 0, `one-shot ${oneShot} completed (exit 0)`)
   }
-  for (const service of ['pg-primary', 'pg-replica', 'kafka', 'gateway', 'analytics']) {
+  for (const service of ['pg-primary', 'pg-replica', 'kafka', 'gateway', 'analytics', 'prometheus']) {
     const [c] = byService(service)
     check(c?.State === 'running' && c.Health === 'healthy', `${service} running and healthy`)
   }
@@ -147,17 +149,25 @@ try {
     writers.length === 2 && writers.every((c) => c.State === 'running' && c.Health === 'healthy'),
     'two writers running and healthy',
   )
-  const published = [
-    ...new Set(
-      containers
-        .flatMap((c) => c.Publishers ?? [])
-        .filter((p) => p.PublishedPort)
-        .map((p) => p.TargetPort),
-    ),
-  ].sort((a, b) => a - b)
+  const published = containers
+    .flatMap((c) => c.Publishers ?? [])
+    .filter((p) => p.PublishedPort)
+    .map((p) => `${p.URL === '127.0.0.1' ? 'loopback:' : ''}${p.TargetPort}`)
   check(
-    sameJson(published, [3000, 3001]),
-    `only the gateway and analytics are published on the host, not Kafka or PostgreSQL (${published})`,
+    sameJson([...new Set(published)].sort(), ['3000', '3001', 'loopback:9090']),
+    `only the gateway, analytics and (on 127.0.0.1) Prometheus are published, not Kafka or PostgreSQL (${published})`,
+  )
+  const running = containers.filter((c) => c.State === 'running').map((c) => c.ID)
+  const restart = execFileSync(
+    'docker',
+    ['inspect', '--format', '{{.HostConfig.RestartPolicy.Name}}', ...running],
+    { encoding: 'utf8' },
+  )
+    .trim()
+    .split('\n')
+  check(
+    restart.length === 8 && restart.every((policy) => policy === 'unless-stopped'),
+    `every long-running container restarts unless stopped (${restart})`,
   )
 
   // --- roles ------------------------------------------------------------------------------------
@@ -245,6 +255,14 @@ try {
   )
   const refused = await globalThis.fetch(`${analyticsUrl}/v1/analytics/performance/SMOKE-EV`)
   check(refused.status === 401, 'analytics refuses a request without its API key')
+
+  // --- metrics -----------------------------------------------------------------------------------
+  const targets = await waitForTargetsUp(
+    `http://127.0.0.1:${ports.prometheus}`,
+    { gateway: 1, writer: 2, analytics: 1 },
+    2 * MIN,
+  )
+  check(true, `Prometheus scrapes every service and each is up (${JSON.stringify(targets)})`)
 } catch (err) {
   failed = true
   log(`FAILED: ${err.message}`)

@@ -4,6 +4,7 @@
 //   node scripts/run.mjs test [vitest args]   install what is missing, build, run every test
 //   node scripts/run.mjs start [stack args]   install what is missing, build, start the local stack
 //   node scripts/run.mjs token <meter|vehicle> <id>   a device token for the local stack
+//   node scripts/run.mjs kafka <tool> [args]   Kafka's command-line tools against the local stack
 //   node scripts/run.mjs build|typecheck|lint|bench
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -86,6 +87,11 @@ if (command === 'summary') {
   printSummary()
   process.exit(0)
 }
+if (command === 'kafka') {
+  // Needs Java and the broker's jars (scripts/kafka.mjs resolves them), not node_modules.
+  const status = run(process.execPath, [join(root, 'scripts', 'kafka.mjs'), ...rest])
+  process.exit(status)
+}
 checkNode()
 const pnpm = ensurePnpm()
 installDependencies(pnpm)
@@ -153,6 +159,6 @@ switch (command) {
     break
   }
   default:
-    log(`unknown command "${command}" (test, start, build, typecheck, lint, bench)`)
+    log(`unknown command "${command}" (test, start, build, typecheck, lint, bench, token, kafka)`)
     process.exit(2)
 }
