@@ -12,12 +12,12 @@
 #                              where a registry answers)
 #   EXTRA_CA_CERTS             PEM bundle trusted by the build steps that fetch from npm or Maven;
 #                              default: the machine's locally added CAs (/usr/local/share/ca-certificates)
-#   CI_CACHE_DIR               downloads kept across runs (default .cache/ci)
+#   CI_CACHE_DIR               downloads kept across runs (default ~/.cache/energy-ingest/ci)
 #   DEBIAN_MIRROR              default: the first Debian mirror of the machine's apt sources
 # Needs: docker with buildx; debootstrap (as root) unless DEBIAN_IMAGE is given; npm unless NODE_IMAGE is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CI_CACHE_DIR=${CI_CACHE_DIR:-$PWD/.cache/ci}
+CI_CACHE_DIR=${CI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/energy-ingest/ci}
 mkdir -p "$CI_CACHE_DIR"
 
 say() { echo "[build-images] $*" >&2; }

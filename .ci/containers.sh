@@ -4,7 +4,7 @@
 #      socket, data root and bridge, never on /var/run/docker.sock (TESTENV=auto elsewhere on the
 #      machine would switch to it); stopped at the end by its PID
 #   2. the project's images, without any registry (.ci/build-images.sh); layers and downloads cached
-#      across runs in $CI_CACHE_DIR (default .cache/ci)
+#      across runs and checkouts in $CI_CACHE_DIR (default ~/.cache/energy-ingest/ci)
 #   3. the integration project with TESTENV=containers (testcontainers on those images)
 #   4. the compose smoke test (scripts/compose-smoke.mjs): full topology up, readings in, exact
 #      numbers out, down -v
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export CI_CACHE_DIR=${CI_CACHE_DIR:-$ROOT/.cache/ci}
+export CI_CACHE_DIR=${CI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/energy-ingest/ci}
 part_started=$(date +%s)
 
 say() { echo "[ci:containers] $*" >&2; }
