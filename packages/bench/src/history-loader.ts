@@ -6,8 +6,6 @@
 import pg from 'pg'
 import {
   closeHours,
-  copyMeterRowsRaw,
-  copyVehicleRowsRaw,
   ensureMonths,
   setRollupMode,
   upsertAssignments,
@@ -16,7 +14,9 @@ import {
   type MeterRow,
   type ReadingKind,
   type VehicleRow,
+  withTransaction,
 } from '@energy-ingest/db'
+import { copyMeterRowsRaw, copyVehicleRowsRaw } from '@energy-ingest/db/internal'
 import { meterId, vehicleId } from './fleet.js'
 import { progress } from './report.js'
 
@@ -142,9 +142,9 @@ export class HistoryLoader {
       meterId: meterId(d),
       validFrom,
     }))
-    await c.query('BEGIN')
-    for (let i = 0; i < rows.length; i += 5000) await upsertAssignments(c, rows.slice(i, i + 5000))
-    await c.query('COMMIT')
+    await withTransaction(c, async () => {
+      for (let i = 0; i < rows.length; i += 5000) await upsertAssignments(c, rows.slice(i, i + 5000))
+    })
   }
 
   private watermarkMs(): number {
@@ -226,16 +226,11 @@ export class HistoryLoader {
     to: Date,
   ): Promise<void> {
     if (rows.length === 0) return
-    await client.query('BEGIN')
-    try {
+    await withTransaction(client, async () => {
       if (kind === 'meter') await copyMeterRowsRaw(client, rows as MeterRow[])
       else await copyVehicleRowsRaw(client, rows as VehicleRow[])
       await client.query(FLEET_FROM_HISTORY[kind], [from, to])
-      await client.query('COMMIT')
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined)
-      throw err
-    }
+    })
   }
 
   /**

@@ -19,15 +19,20 @@ import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import {
   closeHours,
-  copyVehicleRowsRaw,
   ensureMonths,
   migrate,
   setRollupMode,
+  withTransaction,
   writeVehicleBatch,
   type VehicleRow,
   type WriteOptions,
-  type WritePhase,
 } from '@energy-ingest/db'
+import {
+  copyVehicleRowsRaw,
+  writeVehicleBatchTuned,
+  type WritePhase,
+  type WriteTuning,
+} from '@energy-ingest/db/internal'
 
 export interface WriterBenchOptions {
   /** A database the bench may create databases from (the scratch one is dropped afterwards). */
@@ -130,7 +135,7 @@ async function runVariant(
     'vehicle',
     perBatch ? { perBatch: true } : { perBatch: false, closedBefore: new Date(start) },
   )
-  const opts: WriteOptions = {
+  const opts: WriteOptions & WriteTuning = {
     shard: 0,
     insertMode: variant.endsWith('staged')
       ? 'on-conflict'
@@ -150,11 +155,9 @@ async function runVariant(
   for (let i = 0; i < rows.length; i += batchSize) {
     const batch = rows.slice(i, i + batchSize)
     if (variant === 'raw-copy') {
-      await client.query('BEGIN')
-      await copyVehicleRowsRaw(client, batch)
-      await client.query('COMMIT')
+      await withTransaction(client, () => copyVehicleRowsRaw(client, batch))
     } else {
-      await writeVehicleBatch(client, batch, opts)
+      await writeVehicleBatchTuned(client, batch, opts)
     }
   }
   if (!perBatch && variant !== 'raw-copy') {

@@ -17,15 +17,22 @@ export {
   TABLES_OF_KIND,
   type PartitionManagerOptions,
 } from './partitions.js'
+export { writeMeterBatch, writeVehicleBatch, type WriteOptions, type WriteResult } from './write.js'
 export {
-  writeMeterBatch,
-  writeVehicleBatch,
-  copyMeterRowsRaw,
-  copyVehicleRowsRaw,
-  type WriteOptions,
-  type WriteResult,
-  type WritePhase,
-} from './write.js'
+  withClient,
+  withTransaction,
+  TransactionAbortedError,
+  type IsolationLevel,
+  type TransactionOptions,
+} from './transaction.js'
+export {
+  SQLSTATE,
+  answeredByServer,
+  describePgError,
+  sqlStateOf,
+  type PgErrorClass,
+  type PgErrorInfo,
+} from './pg-errors.js'
 export {
   closeHours,
   readWatermark,

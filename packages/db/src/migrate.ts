@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { LOCK_NAMESPACE, LOCKS } from './locks.js'
 import { ensureMonths } from './partitions.js'
+import { withTransaction } from './transaction.js'
 
 /** The SQL files, next to src/ and dist/ alike. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url))
@@ -91,17 +92,17 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
         }
         const inTransaction = !NO_TRANSACTION.test(migration.sql)
         const started = Date.now()
-        if (inTransaction) await client.query('BEGIN')
-        try {
+        const apply = async () => {
           await client.query(migration.sql)
           await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
             migration.version,
             migration.name,
             migration.checksum,
           ])
-          if (inTransaction) await client.query('COMMIT')
+        }
+        try {
+          await (inTransaction ? withTransaction(client, apply) : apply())
         } catch (err) {
-          if (inTransaction) await client.query('ROLLBACK').catch(() => {})
           throw new Error(`migration ${label} failed: ${(err as Error).message}`, { cause: err })
         }
         applied.push(label)

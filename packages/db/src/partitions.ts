@@ -8,6 +8,7 @@ import {
   type MonthPartition,
   type PartitionedTable,
 } from './partition-names.js'
+import { withClient, withTransaction } from './transaction.js'
 import type { DbClient, Queryable, ReadingKind } from './types.js'
 
 /** Partitioned tables that hold each kind's rows; a month must exist in all of them before a write. */
@@ -54,8 +55,7 @@ export async function ensureMonths(client: DbClient, kinds: ReadingKind[], dates
   const missing = await client.query<{ name: string }>(MISSING, [[...wanted.keys()]])
   if (missing.rows.length === 0) return []
   const created: string[] = []
-  await client.query('BEGIN')
-  try {
+  await withTransaction(client, async () => {
     await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`)
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.partitions])
     // Another process may have created them while we waited for the lock.
@@ -71,11 +71,7 @@ export async function ensureMonths(client: DbClient, kinds: ReadingKind[], dates
       )
       created.push(p.name)
     }
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  }
+  })
   return created
 }
 
@@ -94,15 +90,10 @@ export async function listPartitions(db: Queryable, table: PartitionedTable): Pr
 
 /** Runs one DDL statement in a transaction of its own that gives up after DDL_LOCK_TIMEOUT of waiting. */
 async function ddlWithLockTimeout(client: DbClient, sql: string): Promise<void> {
-  await client.query('BEGIN')
-  try {
+  await withTransaction(client, async () => {
     await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`)
     await client.query(sql)
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  }
+  })
 }
 
 /** DETACH PARTITION … CONCURRENTLY and … FINALIZE exist from PostgreSQL 14. */
@@ -208,18 +199,13 @@ export class PartitionManager {
   /** One maintenance pass. Safe to call concurrently from several processes. */
   async tick(): Promise<{ created: string[]; dropped: string[] }> {
     const now = this.opts.now?.() ?? new Date()
-    const client = await this.opts.connect()
-    try {
-      const created = await ensureMonths(client, ['meter', 'vehicle'], [monthStart(now), monthStart(now, 1)])
-      const dropped = await dropExpired(client, { retentionMonths: this.opts.retentionMonths, now })
-      if (created.length > 0 || dropped.length > 0)
-        this.opts.log?.('info', 'partitions maintained', { created, dropped })
-      client.release()
-      return { created, dropped }
-    } catch (err) {
-      client.release(err as Error)
-      throw err
-    }
+    const { created, dropped } = await withClient({ connect: this.opts.connect }, async (client) => ({
+      created: await ensureMonths(client, ['meter', 'vehicle'], [monthStart(now), monthStart(now, 1)]),
+      dropped: await dropExpired(client, { retentionMonths: this.opts.retentionMonths, now }),
+    }))
+    if (created.length > 0 || dropped.length > 0)
+      this.opts.log?.('info', 'partitions maintained', { created, dropped })
+    return { created, dropped }
   }
 
   async start(): Promise<void> {

@@ -2,6 +2,7 @@ import { LOCK_NAMESPACE, LOCKS } from './locks.js'
 import { ensureMonths } from './partitions.js'
 import { METER } from './queries/meter.js'
 import { VEHICLE } from './queries/vehicle.js'
+import { withTransaction } from './transaction.js'
 import type { DbClient, Queryable, ReadingKind } from './types.js'
 
 const HOUR_MS = 3_600_000
@@ -63,16 +64,12 @@ export async function closeHours(
   if (target.getTime() <= current.getTime()) return { closedBefore: current, hoursClosed: 0, rows: 0 }
   await ensureMonths(client, [kind], monthsBetween(current, target))
 
-  await client.query('BEGIN')
-  try {
+  return withTransaction(client, async () => {
     const free = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [
       LOCK_NAMESPACE,
       CLOSER_LOCK[kind],
     ])
-    if (!free.rows[0]?.ok) {
-      await client.query('ROLLBACK')
-      return { closedBefore: current, hoursClosed: 0, rows: 0 }
-    }
+    if (!free.rows[0]?.ok) return { closedBefore: current, hoursClosed: 0, rows: 0 }
     await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.lockTimeoutMs ?? 5000))}`)
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, ROLLUP_LOCK[kind]])
     // Read again under the lock: this statement's snapshot now includes every writer that held it.
@@ -81,26 +78,21 @@ export async function closeHours(
       [kind],
     )
     const from = rows[0]!
-    if (from.open_ended || from.closed_before.getTime() >= target.getTime()) {
-      await client.query('ROLLBACK')
+    // Nothing to do: the transaction commits having changed nothing.
+    if (from.open_ended || from.closed_before.getTime() >= target.getTime())
       return { closedBefore: from.open_ended ? null : from.closed_before, hoursClosed: 0, rows: 0 }
-    }
     // Recompute (not add): correct whatever partial rows a mode switch left in these hours.
     const written = await client.query(SPECS[kind].materializeHourly, [from.closed_before, target])
     await client.query(
       'UPDATE rollup_watermarks SET closed_before = $2, updated_at = now() WHERE kind = $1',
       [kind, target],
     )
-    await client.query('COMMIT')
     return {
       closedBefore: target,
       hoursClosed: (target.getTime() - from.closed_before.getTime()) / HOUR_MS,
       rows: written.rowCount ?? 0,
     }
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  }
+  })
 }
 
 /**
@@ -112,8 +104,7 @@ export async function setRollupMode(
   kind: ReadingKind,
   mode: { perBatch: true } | { perBatch: false; closedBefore: Date },
 ): Promise<void> {
-  await client.query('BEGIN')
-  try {
+  await withTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, ROLLUP_LOCK[kind]])
     const { rows } = await client.query<{ closed_before: Date; open_ended: boolean }>(
       `${READ_WATERMARK} FOR UPDATE`,
@@ -137,11 +128,7 @@ export async function setRollupMode(
         [kind, mode.closedBefore],
       )
     }
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  }
+  })
 }
 
 function monthsBetween(from: Date, to: Date): Date[] {

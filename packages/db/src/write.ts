@@ -1,31 +1,33 @@
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { from as copyFrom } from 'pg-copy-streams'
-import { copyRow, microsOf } from './copy-text.js'
-import { DecimalSum } from './decimal-sum.js'
+import { fleetSums, planBatch, type BatchPlan, type InsertMode } from './batch-plan.js'
+import { copyRows } from './copy-stream.js'
 import { LOCK_NAMESPACE, LOCKS } from './locks.js'
 import { ensureMonths } from './partitions.js'
+import { SQLSTATE, sqlStateOf } from './pg-errors.js'
 import type { KindSpec } from './queries/kind-spec.js'
 import { METER } from './queries/meter.js'
-import { lockRegisterMeters, registerPass, type RegisterKey } from './register-pass.js'
+import { lockRegisterMeters, registerPass } from './register-pass.js'
+import { withTransaction } from './transaction.js'
 import { VEHICLE } from './queries/vehicle.js'
 import type { DbClient, MeterRow, ReadingKind, VehicleRow } from './types.js'
 
 export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
   shard?: number
-  /**
-   * `auto` (default): `insert` when the batch holds about one row per device, else `copy`.
-   * `copy`: COPY straight into history inside a savepoint; on a unique violation (a
-   * redelivery, a duplicate inside the batch) roll back to the savepoint and take the `on-conflict` path.
-   * `insert`: COPY into the session temp table, then a plain INSERT … SELECT into history in a savepoint,
-   * `on-conflict` on a unique violation. `on-conflict`: temp table, then INSERT … ON CONFLICT DO NOTHING.
-   * `on-conflict` is kept for the benchmark's comparison.
-   */
-  insertMode?: 'auto' | 'copy' | 'insert' | 'on-conflict'
   /** Power ceiling of the register `suspect` rule, kW (register-energy.ts). Default 400. */
   maxPowerKw?: number
-  /** Filled with milliseconds per phase, for benchmarks. */
+}
+
+/**
+ * Knobs for benchmarks and tests only (reached through `@energy-ingest/db/internal`).
+ * `insertMode` — `auto` (what the writer uses): `insert` when the batch holds about one row per
+ * device, else `copy`. `copy`: COPY straight into history inside a savepoint; on a unique violation (a
+ * redelivery, a duplicate inside the batch) roll back to the savepoint and take the `on-conflict` path.
+ * `insert`: COPY into the session temp table, then a plain INSERT … SELECT into history in a savepoint,
+ * `on-conflict` on a unique violation. `on-conflict`: temp table, then INSERT … ON CONFLICT DO NOTHING.
+ * `timings` is filled with milliseconds per phase.
+ */
+export interface WriteTuning {
+  insertMode?: InsertMode
   timings?: Partial<Record<WritePhase, number>>
 }
 
@@ -48,20 +50,11 @@ export interface WriteResult {
 
 const ROLLUP_LOCK: Record<ReadingKind, number> = { meter: LOCKS.meterRollup, vehicle: LOCKS.vehicleRollup }
 
-// The watermark's hour as 'YYYY-MM-DDTHH' (UTC), comparable with hourPrefix(); NULL for infinity.
+// The watermark's hour as 'YYYY-MM-DDTHH' (UTC), comparable with an hour prefix; NULL for infinity.
 const WATERMARK = `
   SELECT CASE WHEN closed_before <> 'infinity'
     THEN to_char(closed_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') END AS hour
   FROM rollup_watermarks WHERE kind = $1`
-
-const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/
-
-/** 'YYYY-MM-DDTHH' of a normalised UTC timestamp; refuses any other form. */
-function hourPrefix(ts: string): string {
-  if (!UTC_TIMESTAMP.test(ts))
-    throw new RangeError(`timestamp must be UTC RFC 3339 (…Z), got ${JSON.stringify(ts)}`)
-  return ts.slice(0, 13)
-}
 
 /** Months each client has seen exist; a dropped partition shows up as a failed insert, which clears it. */
 const knownMonths = new WeakMap<DbClient, Set<string>>()
@@ -84,39 +77,153 @@ async function ensureMonthsCached(
   return created
 }
 
-const UNIQUE_VIOLATION = '23505'
-/** "no partition of relation … found for row" */
-const NO_PARTITION = '23514'
-const COPY_CHUNK_CHARS = 256 * 1024
-
-/** Streams rows to a COPY … FROM STDIN; a failure on either side destroys the stream and aborts the COPY. */
-async function copyRows(client: DbClient, sql: string, rows: Iterable<(string | null)[]>): Promise<void> {
-  function* chunks() {
-    let chunk = ''
-    for (const row of rows) {
-      chunk += copyRow(row)
-      if (chunk.length >= COPY_CHUNK_CHARS) {
-        yield chunk
-        chunk = ''
-      }
-    }
-    if (chunk.length > 0) yield chunk
-  }
-  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)))
-}
-
-function pgCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined
-}
-
 /** Clients whose session already has the temp batch tables (created in a committed transaction). */
 const batchTablesReady = new WeakMap<DbClient, Set<string>>()
 
-async function writeBatch<Row>(
+/** Adds the milliseconds since the previous lap to `phase`, when timings were asked for. */
+function stopwatch(timings: WriteTuning['timings']): (phase: WritePhase) => void {
+  let mark = performance.now()
+  return (phase) => {
+    const now = performance.now()
+    if (timings) timings[phase] = (timings[phase] ?? 0) + (now - mark)
+    mark = now
+  }
+}
+
+/** One batch's transaction: the client, the plan, the watermark and where the result goes. */
+interface BatchContext<Row> {
+  client: DbClient
+  spec: KindSpec<Row>
+  plan: BatchPlan
+  shard: number
+  /** The watermark's hour ('YYYY-MM-DDTHH'); null: infinity, every row folds per batch. */
+  closedBefore: string | null
+  result: WriteResult
+  lap: (phase: WritePhase) => void
+}
+
+const isLate = (closedBefore: string | null, ts: string) =>
+  closedBefore === null || ts.slice(0, 13) < closedBefore
+
+const watermarkParam = (closedBefore: string | null) =>
+  closedBefore === null ? 'infinity' : `${closedBefore}:00:00Z`
+
+/**
+ * The batch's locks, in a fixed order, and the watermark they pin. The rollup lock is shared: any
+ * number of writers at once; closeHours() takes it exclusively, so the watermark read next cannot move
+ * until this transaction ends, and every row below it is folded exactly once. Register meters (an
+ * interval-only batch sends nothing more) get one lock per meter.
+ */
+async function lockAndReadWatermark<Row>(
+  ctx: Omit<BatchContext<Row>, 'closedBefore'>,
+): Promise<string | null> {
+  const { client, spec, plan } = ctx
+  await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [LOCK_NAMESPACE, ROLLUP_LOCK[spec.kind]])
+  const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
+  if (plan.registerKeys.length > 0)
+    await lockRegisterMeters(
+      client,
+      plan.registerKeys.map((k) => k.meterId),
+    )
+  return watermark.rows[0]?.hour ?? null
+}
+
+/** Runs `step` in a savepoint; false when it hit a unique violation (rolled back), other errors throw. */
+async function unlessDuplicate(client: DbClient, step: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await withTransaction(client, step)
+    return true
+  } catch (err) {
+    if (sqlStateOf(err) !== SQLSTATE.UNIQUE_VIOLATION) throw err
+    return false
+  }
+}
+
+/**
+ * Every row was new and went straight into history. Fleet sums are added up exactly in JS (a few rows
+ * to send), and only the late rows and the newest row per device go through the temp table.
+ */
+async function foldDirect<Row>(ctx: BatchContext<Row>): Promise<void> {
+  const { client, spec, plan, result, lap } = ctx
+  const { fields } = plan
+  result.inserted = fields.length
+  lap('insert')
+  await client.query(spec.foldFleetSums, [ctx.shard, ...fleetSums(fields, spec.fleetColumns)])
+  lap('fleet')
+  const late = fields.map((_, i) => i).filter((i) => isLate(ctx.closedBefore, fields[i]![1]!))
+  if (late.length > 0) {
+    await copyRows(
+      client,
+      spec.copyBatch,
+      late.map((i) => [String(i), ...fields[i]!]),
+    )
+    result.lateHourRows =
+      (await client.query(spec.foldLate, [watermarkParam(ctx.closedBefore)])).rowCount ?? 0
+    await client.query(spec.clearBatch)
+  }
+  lap('hourly')
+  await copyRows(
+    client,
+    spec.copyBatch,
+    plan.newest.map((i) => [String(i), ...fields[i]!]),
+  )
+  await client.query(spec.upsertLive)
+  lap('live')
+}
+
+/**
+ * Redelivery or duplicates in the batch (or a mode without the direct COPY): everything goes through
+ * the temp table, which ends up holding exactly the rows that were inserted, and is folded from there.
+ */
+async function insertStagedAndFold<Row>(ctx: BatchContext<Row>): Promise<void> {
+  const { client, spec, plan, result, lap } = ctx
+  await copyRows(
+    client,
+    spec.copyBatch,
+    plan.fields.map((f, n) => [String(n), ...f]),
+  )
+  lap('copy')
+  let inserted = plan.fields.length
+  if (plan.mode !== 'insert' || !(await unlessDuplicate(client, () => client.query(spec.insertAll)))) {
+    // The staged path: dedupe the batch, INSERT … ON CONFLICT DO NOTHING, keep only what was inserted.
+    const dupes = await client.query(spec.dedupeBatch)
+    const skipped = await client.query(spec.insertNew)
+    inserted -= (dupes.rowCount ?? 0) + (skipped.rowCount ?? 0)
+    result.path = 'on-conflict'
+  }
+  result.inserted = inserted
+  lap('insert')
+  if (inserted === 0) return
+  await client.query(spec.foldFleet, [ctx.shard])
+  lap('fleet')
+  if ([...plan.hours].some((h) => isLate(ctx.closedBefore, `${h}:`)))
+    result.lateHourRows =
+      (await client.query(spec.foldLate, [watermarkParam(ctx.closedBefore)])).rowCount ?? 0
+  lap('hourly')
+  await client.query(spec.upsertLive)
+  lap('live')
+}
+
+/** Re-derives the energy of the batch's register readings and their stored neighbours. */
+async function deriveRegisters<Row>(ctx: BatchContext<Row>, maxPowerKw: number | undefined): Promise<void> {
+  if (ctx.plan.registerKeys.length === 0) return
+  const pass = await registerPass(ctx.client, ctx.plan.registerKeys, {
+    shard: ctx.shard,
+    watermark: watermarkParam(ctx.closedBefore),
+    ...(maxPowerKw === undefined ? {} : { maxPowerKw }),
+  })
+  ctx.result.registerChanged = pass.changed
+  ctx.result.lateHourRows += pass.hourlyRows
+  ctx.lap('register')
+}
+
+/** The generic write path (see writeMeterBatch); `tuning` only from benchmarks and tests. */
+export async function writeBatch<Row>(
   client: DbClient,
   spec: KindSpec<Row>,
   rows: readonly Row[],
   opts: WriteOptions = {},
+  tuning: WriteTuning = {},
 ): Promise<WriteResult> {
   const result: WriteResult = {
     rows: rows.length,
@@ -128,204 +235,33 @@ async function writeBatch<Row>(
     registerChanged: 0,
   }
   if (rows.length === 0) return result
-  const timings = opts.timings
-  let mark = performance.now()
-  const lap = (phase: WritePhase) => {
-    const now = performance.now()
-    if (timings) timings[phase] = (timings[phase] ?? 0) + (now - mark)
-    mark = now
-  }
-  // Normalised UTC timestamps sort as text down to the second: the hour prefix decides lateness and
-  // the month prefix the partition, without parsing a date per row.
-  const hours = new Set<string>()
-  for (const r of rows) hours.add(hourPrefix(spec.timestamp(r)))
-  result.partitionsCreated = await ensureMonthsCached(client, spec.kind, hours)
+  const lap = stopwatch(tuning.timings)
+  const plan = planBatch(spec, rows, tuning.insertMode)
+  result.partitionsCreated = await ensureMonthsCached(client, spec.kind, plan.hours)
   lap('partitions')
-
-  const registerKeys: RegisterKey[] = []
-  if (spec.registerKey) {
-    for (const r of rows) {
-      const key = spec.registerKey(r)
-      if (key) registerKeys.push(key)
-    }
-  }
   const ready = batchTablesReady.get(client) ?? new Set<string>()
-  const fields = rows.map((r) => spec.fields(r))
-  const newest = newestPerDevice(fields)
-  // One row per device and batch (a large fleet): the live upsert needs every row in the temp table
-  // anyway, so COPY there once and insert from it. Several rows per device: COPY straight into history.
-  const mode =
-    opts.insertMode === undefined || opts.insertMode === 'auto'
-      ? newest.length * 2 > rows.length
-        ? 'insert'
-        : 'copy'
-      : opts.insertMode
-  await client.query('BEGIN')
   try {
-    if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
-    // Shared: any number of writers at once; closeHours() takes it exclusively, so the watermark read
-    // next cannot move until this transaction ends, and every row below it is folded exactly once.
-    await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [
-      LOCK_NAMESPACE,
-      ROLLUP_LOCK[spec.kind],
-    ])
-    const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
-    const closedBefore = watermark.rows[0]?.hour ?? null // null: infinity, every row folds per batch
-    const isLate = (ts: string) => closedBefore === null || ts.slice(0, 13) < closedBefore
-    // Register meters only (an interval-only batch sends nothing more): one lock per meter.
-    if (registerKeys.length > 0)
-      await lockRegisterMeters(
-        client,
-        registerKeys.map((k) => k.meterId),
-      )
-
-    let direct = false
-    if (mode === 'copy') {
-      await client.query('SAVEPOINT batch_insert')
-      try {
-        await copyRows(client, spec.copyHistory, fields)
-        await client.query('RELEASE SAVEPOINT batch_insert')
-        direct = true
-      } catch (err) {
-        if (pgCode(err) !== UNIQUE_VIOLATION) throw err
-        await client.query('ROLLBACK TO SAVEPOINT batch_insert')
+    await withTransaction(client, async () => {
+      if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
+      const base = { client, spec, plan, shard: opts.shard ?? 0, result, lap }
+      const ctx: BatchContext<Row> = { ...base, closedBefore: await lockAndReadWatermark(base) }
+      let direct = false
+      if (plan.mode === 'copy') {
+        direct = await unlessDuplicate(client, () => copyRows(client, spec.copyHistory, plan.fields))
+        lap('copy')
       }
-      lap('copy')
-    }
-
-    if (direct) {
-      // Every row is new. Fleet sums are added up exactly in JS (a few rows to send), and only the
-      // late rows and the newest row per device go through the temp table.
-      result.inserted = rows.length
-      lap('insert')
-      await client.query(spec.foldFleetSums, [opts.shard ?? 0, ...fleetSums(fields, spec.fleetColumns)])
-      lap('fleet')
-      const late = fields.map((_, i) => i).filter((i) => isLate(fields[i]![1]!))
-      if (late.length > 0) {
-        await copyRows(
-          client,
-          spec.copyBatch,
-          late.map((i) => [String(i), ...fields[i]!]),
-        )
-        result.lateHourRows =
-          (await client.query(spec.foldLate, [watermarkParam(closedBefore)])).rowCount ?? 0
-        await client.query(spec.clearBatch)
-      }
-      lap('hourly')
-      await copyRows(
-        client,
-        spec.copyBatch,
-        newest.map((i) => [String(i), ...fields[i]!]),
-      )
-      await client.query(spec.upsertLive)
-      lap('live')
-    } else {
-      // Redelivery or duplicates in the batch (or a mode without the direct COPY): everything goes
-      // through the temp table, which ends up holding exactly the rows that were inserted.
-      await copyRows(
-        client,
-        spec.copyBatch,
-        fields.map((f, n) => [String(n), ...f]),
-      )
-      lap('copy')
-      let inserted = rows.length
-      if (mode === 'insert') {
-        await client.query('SAVEPOINT batch_insert')
-        try {
-          await client.query(spec.insertAll)
-          await client.query('RELEASE SAVEPOINT batch_insert')
-        } catch (err) {
-          if (pgCode(err) !== UNIQUE_VIOLATION) throw err
-          await client.query('ROLLBACK TO SAVEPOINT batch_insert')
-          inserted = await insertNew(client, spec, rows.length)
-          result.path = 'on-conflict'
-        }
-      } else {
-        inserted = await insertNew(client, spec, rows.length)
-        result.path = 'on-conflict'
-      }
-      result.inserted = inserted
-      lap('insert')
-      if (inserted > 0) {
-        await client.query(spec.foldFleet, [opts.shard ?? 0])
-        lap('fleet')
-        if ([...hours].some((h) => isLate(`${h}:`))) {
-          result.lateHourRows =
-            (await client.query(spec.foldLate, [watermarkParam(closedBefore)])).rowCount ?? 0
-        }
-        lap('hourly')
-        await client.query(spec.upsertLive)
-        lap('live')
-      }
-    }
-    result.duplicates = rows.length - result.inserted
-    if (registerKeys.length > 0) {
-      const pass = await registerPass(client, registerKeys, {
-        shard: opts.shard ?? 0,
-        watermark: watermarkParam(closedBefore),
-        ...(opts.maxPowerKw === undefined ? {} : { maxPowerKw: opts.maxPowerKw }),
-      })
-      result.registerChanged = pass.changed
-      result.lateHourRows += pass.hourlyRows
-      lap('register')
-    }
-    await client.query('COMMIT')
-    ready.add(spec.kind)
-    batchTablesReady.set(client, ready)
-    lap('commit')
+      await (direct ? foldDirect(ctx) : insertStagedAndFold(ctx))
+      result.duplicates = rows.length - result.inserted
+      await deriveRegisters(ctx, opts.maxPowerKw)
+    })
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    if (pgCode(err) === NO_PARTITION) knownMonths.delete(client) // dropped meanwhile: check again next time
+    if (sqlStateOf(err) === SQLSTATE.CHECK_VIOLATION) knownMonths.delete(client) // dropped meanwhile: check again next time
     throw err
   }
+  ready.add(spec.kind)
+  batchTablesReady.set(client, ready)
+  lap('commit')
   return result
-}
-
-const watermarkParam = (closedBefore: string | null) =>
-  closedBefore === null ? 'infinity' : `${closedBefore}:00:00Z`
-
-/** Per UTC minute: [minutes[], readings[], ...one exact sum[] per column]. */
-function fleetSums(fields: (string | null)[][], columns: number[]): unknown[] {
-  const minutes = new Map<string, { n: number; sums: DecimalSum[] }>()
-  for (const f of fields) {
-    const minute = `${f[1]!.slice(0, 16)}:00Z`
-    let m = minutes.get(minute)
-    if (!m) {
-      m = { n: 0, sums: columns.map(() => new DecimalSum()) }
-      minutes.set(minute, m)
-    }
-    m.n++
-    for (let j = 0; j < columns.length; j++) m.sums[j]!.add(f[columns[j]!]!)
-  }
-  const keys = [...minutes.keys()].sort()
-  return [
-    keys,
-    keys.map((k) => minutes.get(k)!.n),
-    ...columns.map((_, j) => keys.map((k) => minutes.get(k)!.sums[j]!.toString())),
-  ]
-}
-
-/** Index of the newest row of each device, in device order (so writers lock live rows in one order). */
-function newestPerDevice(fields: (string | null)[][]): number[] {
-  const newest = new Map<string, number>()
-  for (let i = 0; i < fields.length; i++) {
-    const id = fields[i]![0]!
-    const seen = newest.get(id)
-    if (seen === undefined || isBefore(fields[seen]![1]!, fields[i]![1]!)) newest.set(id, i)
-  }
-  return [...newest.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
-}
-
-/** Normalised UTC timestamps compare as text when their fractions have the same length. */
-function isBefore(a: string, b: string): boolean {
-  return a.length === b.length ? a < b : microsOf(a) < microsOf(b)
-}
-
-/** The staged path: dedupe the batch, INSERT … ON CONFLICT DO NOTHING, keep only what was inserted. */
-async function insertNew<Row>(client: DbClient, spec: KindSpec<Row>, rows: number): Promise<number> {
-  const dupes = await client.query(spec.dedupeBatch)
-  const skipped = await client.query(spec.insertNew)
-  return rows - (dupes.rowCount ?? 0) - (skipped.rowCount ?? 0)
 }
 
 /**
@@ -340,14 +276,4 @@ export function writeMeterBatch(client: DbClient, rows: readonly MeterRow[], opt
 /** As writeMeterBatch, for vehicle readings. */
 export function writeVehicleBatch(client: DbClient, rows: readonly VehicleRow[], opts?: WriteOptions) {
   return writeBatch(client, VEHICLE, rows, opts)
-}
-
-/** Raw COPY of meter rows straight into history, nothing else: the benchmark's baseline. */
-export async function copyMeterRowsRaw(client: DbClient, rows: readonly MeterRow[]): Promise<void> {
-  await copyRows(client, METER.copyHistory, rows.map(METER.fields))
-}
-
-/** Raw COPY of vehicle rows straight into history, nothing else: the benchmark's baseline. */
-export async function copyVehicleRowsRaw(client: DbClient, rows: readonly VehicleRow[]): Promise<void> {
-  await copyRows(client, VEHICLE.copyHistory, rows.map(VEHICLE.fields))
 }

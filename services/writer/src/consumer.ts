@@ -1,12 +1,12 @@
 import type { TopicNames } from '@energy-ingest/contracts'
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import type { Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type { Pool } from 'pg'
 import type { Logger } from 'pino'
 import type { DeadLetterPublisher } from './dead-letters.js'
-import { decodeBatch, type TopicKind, type WriterDeadLetter } from './decode.js'
-import { WriterErrorCode, pgErrorFields } from './errors.js'
+import { decodeBatch, type MessageRows, type TopicKind, type WriterDeadLetter } from './decode.js'
+import { toWriterError } from './errors.js'
 import type { Metrics } from './metrics.js'
-import { storeBatch } from './store.js'
+import { storeBatch, type StoreResult } from './store.js'
 
 export interface ConsumerOptions {
   kafka: Kafka
@@ -53,8 +53,10 @@ export class TelemetryConsumer {
   private joined = false
   private crashed: string | undefined
   private owned: Record<string, number[]> = {}
+  private readonly now: () => Date
 
   constructor(private readonly opts: ConsumerOptions) {
+    this.now = opts.now ?? (() => new Date())
     this.kindOf = new Map<string, TopicKind>([
       [opts.topics.meter, 'meter'],
       [opts.topics.vehicle, 'vehicle'],
@@ -125,85 +127,26 @@ export class TelemetryConsumer {
     await this.consumer.disconnect()
   }
 
+  /**
+   * One topic-partition batch: decode, dead-letter what is bad, store the rest (retrying what may
+   * pass), and only then resolve and commit the offsets.
+   */
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload
     if (batch.isEmpty() || !isRunning() || isStale()) return
     const kind = this.kindOf.get(batch.topic)
     if (!kind) throw new Error(`message from an unexpected topic ${batch.topic}`)
-    const { metrics, log } = this.opts
     const started = performance.now()
-    const now = this.opts.now ?? (() => new Date())
-
     const decoded = decodeBatch(kind, batch.messages, {
       topic: batch.topic,
       partition: batch.partition,
       retentionMonths: this.opts.retentionMonths,
       maxFutureSkewMs: this.opts.maxFutureSkewMs,
-      now,
+      now: this.now,
     })
     // Dead letters go out before the offsets move: acknowledged by Kafka, or the batch is retried.
     await this.sendDeadLetters(kind, decoded.deadLetters)
-
-    let delay = this.opts.retryInitialMs
-    for (;;) {
-      try {
-        const stored = await storeBatch(this.opts.pool, kind, decoded.messages, batch.partition, {
-          maxPowerKw: this.opts.maxPowerKw,
-        })
-        await this.sendDeadLetters(
-          kind,
-          stored.rejected.map(({ message, err }) => {
-            const pg = pgErrorFields(err)
-            return {
-              code: WriterErrorCode.REJECTED_BY_DATABASE,
-              reason: pg.message,
-              ...(pg.code ? { sqlState: pg.code } : {}),
-              ...(pg.constraint ? { constraint: pg.constraint } : {}),
-              source: {
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: message.offset,
-                key: message.key,
-              },
-              payload: message.rows,
-              failedAt: now().toISOString(),
-            }
-          }),
-        )
-        metrics.rowsInserted.inc({ type: kind }, stored.inserted)
-        metrics.rowsDuplicate.inc({ type: kind }, stored.duplicates)
-        metrics.batchReadings.observe({ type: kind }, stored.inserted + stored.duplicates)
-        if (stored.partitionsCreated.length > 0) {
-          metrics.partitionsCreated.inc(stored.partitionsCreated.length)
-          log.info({ partitions: stored.partitionsCreated }, 'month partitions created on demand')
-        }
-        log.debug(
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            inserted: stored.inserted,
-            duplicates: stored.duplicates,
-          },
-          'batch stored',
-        )
-        break
-      } catch (err) {
-        // Not running: give the batch up uncommitted; whoever owns the partition next redelivers it.
-        if (!isRunning() || isStale()) throw err
-        metrics.batchRetries.inc({ type: kind })
-        log.warn(
-          { err, topic: batch.topic, partition: batch.partition, retryInMs: delay },
-          'batch store failed, retrying',
-        )
-        // Back off in heartbeat-sized steps: a long pause must not cost the group membership.
-        for (let left = delay; left > 0; left -= this.opts.heartbeatIntervalMs) {
-          await heartbeat()
-          await sleep(Math.min(left, this.opts.heartbeatIntervalMs))
-        }
-        delay = Math.min(delay * 2, this.opts.retryMaxMs)
-      }
-    }
-
+    await this.storeWithRetry(payload, kind, decoded.messages)
     await this.opts.afterCommit?.({
       topic: batch.topic,
       partition: batch.partition,
@@ -212,7 +155,84 @@ export class TelemetryConsumer {
     resolveOffset(batch.lastOffset())
     await commitOffsetsIfNecessary()
     await heartbeat()
-    metrics.batchDuration.observe({ type: kind }, (performance.now() - started) / 1000)
+    this.opts.metrics.batchDuration.observe({ type: kind }, (performance.now() - started) / 1000)
+  }
+
+  /**
+   * Stores the messages, retrying with back-off while the error is retriable and this member still
+   * owns the partition. A non-retriable error, or one after the member stopped or lost the partition,
+   * is thrown: the batch stays uncommitted and whoever owns the partition next redelivers it.
+   */
+  private async storeWithRetry(
+    payload: EachBatchPayload,
+    kind: TopicKind,
+    messages: MessageRows<TopicKind>[],
+  ): Promise<void> {
+    const { batch, isRunning, isStale } = payload
+    let delay = this.opts.retryInitialMs
+    for (;;) {
+      try {
+        const stored = await storeBatch(this.opts.pool, kind, messages, batch.partition, {
+          maxPowerKw: this.opts.maxPowerKw,
+        })
+        await this.sendDeadLetters(
+          kind,
+          stored.rejected.map((r) => this.rejectedLetter(batch, r)),
+        )
+        this.recordStored(batch, kind, stored)
+        return
+      } catch (err) {
+        const failure = toWriterError(err)
+        if (!failure.retriable || !isRunning() || isStale()) throw failure
+        this.opts.metrics.batchRetries.inc({ type: kind })
+        this.opts.log.warn(
+          { err: failure, topic: batch.topic, partition: batch.partition, retryInMs: delay },
+          'batch store failed, retrying',
+        )
+        await this.backOff(payload, delay)
+        delay = Math.min(delay * 2, this.opts.retryMaxMs)
+      }
+    }
+  }
+
+  /** Waits `delay` in heartbeat-sized steps: a long pause must not cost the group membership. */
+  private async backOff(payload: EachBatchPayload, delay: number): Promise<void> {
+    for (let left = delay; left > 0; left -= this.opts.heartbeatIntervalMs) {
+      await payload.heartbeat()
+      await sleep(Math.min(left, this.opts.heartbeatIntervalMs))
+    }
+  }
+
+  private rejectedLetter(batch: Batch, { message, err }: StoreResult['rejected'][number]): WriterDeadLetter {
+    return {
+      code: err.code,
+      reason: err.message,
+      ...(err.sqlState ? { sqlState: err.sqlState } : {}),
+      ...(err.constraint ? { constraint: err.constraint } : {}),
+      source: { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key },
+      payload: message.rows,
+      failedAt: this.now().toISOString(),
+    }
+  }
+
+  private recordStored(batch: Batch, kind: TopicKind, stored: StoreResult): void {
+    const { metrics, log } = this.opts
+    metrics.rowsInserted.inc({ type: kind }, stored.inserted)
+    metrics.rowsDuplicate.inc({ type: kind }, stored.duplicates)
+    metrics.batchReadings.observe({ type: kind }, stored.inserted + stored.duplicates)
+    if (stored.partitionsCreated.length > 0) {
+      metrics.partitionsCreated.inc(stored.partitionsCreated.length)
+      log.info({ partitions: stored.partitionsCreated }, 'month partitions created on demand')
+    }
+    log.debug(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        inserted: stored.inserted,
+        duplicates: stored.duplicates,
+      },
+      'batch stored',
+    )
   }
 
   private sendDeadLetters(kind: TopicKind, letters: WriterDeadLetter[]): Promise<void> {

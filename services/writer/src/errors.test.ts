@@ -1,29 +1,39 @@
 import { describe, expect, it } from 'vitest'
-import { isDataError, isRetriable, pgErrorFields } from './errors.js'
+import { RowsRejectedError, StoreFailedError, WriterErrorCode, toWriterError } from './errors.js'
 
-describe('error classification', () => {
+describe('writer errors', () => {
   it.each([
-    ['23514', true],
-    ['22003', true],
-    ['23505', true],
-    ['40P01', false],
-    ['40001', false],
-    ['08006', false],
-    ['57P01', false],
-    ['42P01', false],
-  ])('SQLSTATE %s is a data error: %s', (code, data) => {
-    const err = Object.assign(new Error('x'), { code })
-    expect(isDataError(err)).toBe(data)
-    expect(isRetriable(err)).toBe(!data)
+    ['23514', false],
+    ['22003', false],
+    ['23505', false],
+    ['40P01', true],
+    ['40001', true],
+    ['08006', true],
+    ['57P01', true],
+    ['42P01', true],
+  ])('SQLSTATE %s is retriable: %s', (code, retriable) => {
+    const err = toWriterError(Object.assign(new Error('x'), { code }))
+    expect(err.retriable).toBe(retriable)
+    expect(err.code).toBe(retriable ? WriterErrorCode.STORE_FAILED : WriterErrorCode.REJECTED_BY_DATABASE)
+    expect(err).toBeInstanceOf(retriable ? StoreFailedError : RowsRejectedError)
   })
 
   it('treats errors without a SQLSTATE (connection refused, timeouts) as retriable', () => {
-    expect(isRetriable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true)
-    expect(isRetriable(new Error('Connection terminated unexpectedly'))).toBe(true)
+    const refused = toWriterError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+    expect(refused.retriable).toBe(true)
+    expect(toWriterError(new Error('Connection terminated unexpectedly')).retriable).toBe(true)
+    expect(toWriterError('a string').retriable).toBe(true)
   })
 
-  it('keeps code and constraint for the dead letter', () => {
-    const err = Object.assign(new Error('violates check'), { code: '23514', constraint: 'c1' })
-    expect(pgErrorFields(err)).toEqual({ code: '23514', constraint: 'c1', message: 'violates check' })
+  it('keeps SQLSTATE, constraint, message and cause for the dead letter', () => {
+    const pg = Object.assign(new Error('violates check'), { code: '23514', constraint: 'c1' })
+    const err = toWriterError(pg)
+    expect(err).toBeInstanceOf(RowsRejectedError)
+    expect(err).toMatchObject({ sqlState: '23514', constraint: 'c1', message: 'violates check', cause: pg })
+  })
+
+  it('returns an error of the family unchanged', () => {
+    const err = new StoreFailedError('lost', new Error('lost'))
+    expect(toWriterError(err)).toBe(err)
   })
 })

@@ -1,4 +1,4 @@
-import { closeHours, type ReadingKind } from '@energy-ingest/db'
+import { closeHours, withClient, type ReadingKind } from '@energy-ingest/db'
 import type { Pool } from 'pg'
 import type { Logger } from 'pino'
 import type { Metrics } from './metrics.js'
@@ -25,23 +25,18 @@ export class RollupCloser {
 
   async tick(): Promise<void> {
     for (const kind of ['meter', 'vehicle'] as ReadingKind[]) {
-      const client = await this.opts.pool.connect()
-      try {
-        const r = await closeHours(client, kind, {
+      const r = await withClient(this.opts.pool, (client) =>
+        closeHours(client, kind, {
           graceMs: this.opts.graceMs,
           ...(this.opts.now ? { now: this.opts.now() } : {}),
-        })
-        if (r.hoursClosed > 0) {
-          this.opts.metrics.hoursClosed.inc({ type: kind }, r.hoursClosed)
-          this.opts.log.info(
-            { kind, hours: r.hoursClosed, rows: r.rows, closedBefore: r.closedBefore },
-            'hours closed',
-          )
-        }
-        client.release()
-      } catch (err) {
-        client.release(err as Error)
-        throw err
+        }),
+      )
+      if (r.hoursClosed > 0) {
+        this.opts.metrics.hoursClosed.inc({ type: kind }, r.hoursClosed)
+        this.opts.log.info(
+          { kind, hours: r.hoursClosed, rows: r.rows, closedBefore: r.closedBefore },
+          'hours closed',
+        )
       }
     }
   }

@@ -1,5 +1,7 @@
 import {
   upsertAssignments,
+  withClient,
+  withTransaction,
   writeMeterBatch,
   writeVehicleBatch,
   type AssignmentRow,
@@ -7,16 +9,16 @@ import {
   type MeterRow,
   type VehicleRow,
 } from '@energy-ingest/db'
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
 import type { MessageRows, TopicKind } from './decode.js'
-import { isDataError } from './errors.js'
+import { RowsRejectedError, toWriterError } from './errors.js'
 
 export interface StoreResult {
   inserted: number
   duplicates: number
   partitionsCreated: string[]
   /** Messages PostgreSQL refused on their own (data errors), with the error. */
-  rejected: { message: MessageRows<TopicKind>; err: unknown }[]
+  rejected: { message: MessageRows<TopicKind>; err: RowsRejectedError }[]
 }
 
 /** Options of the meter write that come from the writer's settings. */
@@ -25,36 +27,40 @@ export interface StoreOptions {
   maxPowerKw?: number
 }
 
+type Stored = Pick<StoreResult, 'inserted' | 'duplicates' | 'partitionsCreated'>
+
 async function writeRows(
   client: DbClient,
   kind: TopicKind,
   rows: unknown[],
   shard: number,
   opts: StoreOptions,
-) {
+): Promise<Stored> {
   if (kind === 'meter') return writeMeterBatch(client, rows as MeterRow[], { shard, ...opts })
   if (kind === 'vehicle') return writeVehicleBatch(client, rows as VehicleRow[], { shard })
-  await client.query('BEGIN')
-  try {
-    await upsertAssignments(client, rows as AssignmentRow[])
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  }
-  return { inserted: rows.length, duplicates: 0, partitionsCreated: [] as string[] }
+  await withTransaction(client, () => upsertAssignments(client, rows as AssignmentRow[]))
+  return { inserted: rows.length, duplicates: 0, partitionsCreated: [] }
 }
 
-/** A client whose connection failed must not go back to the pool. */
-function releaseAfter(client: PoolClient, err: unknown) {
-  const sqlState = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : ''
-  client.release(err !== undefined && !/^[0-9A-Z]{5}$/.test(sqlState) ? (err as Error) : undefined)
+/** writeRows, with whatever it throws mapped into the writer's error family. */
+async function tryWrite(
+  client: DbClient,
+  kind: TopicKind,
+  rows: unknown[],
+  shard: number,
+  opts: StoreOptions,
+): Promise<Stored> {
+  try {
+    return await writeRows(client, kind, rows, shard, opts)
+  } catch (err) {
+    throw toWriterError(err)
+  }
 }
 
 /**
  * Stores the rows of a batch's messages in one transaction. If PostgreSQL refuses the rows (a data
  * error, not retriable), stores message by message instead, so only the offending messages are
- * returned as rejected; any other error is thrown for the caller to retry.
+ * returned as rejected; a retriable error (StoreFailedError) is thrown for the caller to retry.
  */
 export async function storeBatch(
   pool: Pool,
@@ -65,17 +71,15 @@ export async function storeBatch(
 ): Promise<StoreResult> {
   const result: StoreResult = { inserted: 0, duplicates: 0, partitionsCreated: [], rejected: [] }
   if (messages.length === 0) return result
-  const client = await pool.connect()
-  let failure: unknown
-  try {
-    const add = (r: { inserted: number; duplicates: number; partitionsCreated: string[] }) => {
-      result.inserted += r.inserted
-      result.duplicates += r.duplicates
-      result.partitionsCreated.push(...r.partitionsCreated)
-    }
+  const add = (r: Stored) => {
+    result.inserted += r.inserted
+    result.duplicates += r.duplicates
+    result.partitionsCreated.push(...r.partitionsCreated)
+  }
+  await withClient(pool, async (client) => {
     try {
       add(
-        await writeRows(
+        await tryWrite(
           client,
           kind,
           messages.flatMap((m) => m.rows),
@@ -83,22 +87,19 @@ export async function storeBatch(
           opts,
         ),
       )
+      return
     } catch (err) {
-      if (!isDataError(err)) throw err
-      for (const message of messages) {
-        try {
-          add(await writeRows(client, kind, message.rows, shard, opts))
-        } catch (one) {
-          if (!isDataError(one)) throw one
-          result.rejected.push({ message, err: one })
-        }
+      if (toWriterError(err).retriable) throw err
+    }
+    for (const message of messages) {
+      try {
+        add(await tryWrite(client, kind, message.rows, shard, opts))
+      } catch (one) {
+        const failure = toWriterError(one)
+        if (!(failure instanceof RowsRejectedError)) throw failure
+        result.rejected.push({ message, err: failure })
       }
     }
-    return result
-  } catch (err) {
-    failure = err
-    throw err
-  } finally {
-    releaseAfter(client, failure)
-  }
+  })
+  return result
 }

@@ -64,3 +64,27 @@ export function historyStatements(kind: ReadingKind, idColumn: string, columns: 
     clearBatch: `DELETE FROM ${batch}`,
   }
 }
+
+/**
+ * The guarded live upsert from the batch table's newest row per device, as one statement: an UPDATE …
+ * FROM of the devices already live (a join; the row is updated in place, without the tuple lock and
+ * the speculative insertion ON CONFLICT pays per row), then an INSERT of the devices not live yet
+ * (ON CONFLICT with the same guard covers one another writer inserted meanwhile). Newest wins: a row
+ * only replaces an older one (`ts <`), re-checked on the current row after a concurrent update.
+ */
+export function liveUpsert(kind: ReadingKind, idColumn: string, columns: string, values: string[]): string {
+  const live = `${kind}_live`
+  const set = (from: string) => values.map((c) => `${c} = ${from}.${c}`).join(', ')
+  return `
+    WITH newest AS (
+      SELECT DISTINCT ON (${idColumn}) ${columns} FROM ${kind}_batch ORDER BY ${idColumn}, ts DESC
+    ), updated AS (
+      UPDATE ${live} AS l SET ts = n.ts, ${set('n')}, updated_at = now()
+      FROM newest n WHERE l.${idColumn} = n.${idColumn} AND l.ts < n.ts
+    )
+    INSERT INTO ${live} AS l (${columns}, updated_at)
+    SELECT ${columns}, now() FROM newest n
+    WHERE NOT EXISTS (SELECT 1 FROM ${live} x WHERE x.${idColumn} = n.${idColumn})
+    ON CONFLICT (${idColumn}) DO UPDATE SET ts = excluded.ts, ${set('excluded')}, updated_at = excluded.updated_at
+    WHERE l.ts < excluded.ts`
+}

@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { MeterRow } from '../types.js'
-import { historyStatements, type KindSpec } from './kind-spec.js'
+import { historyStatements, liveUpsert, type KindSpec } from './kind-spec.js'
 
 /** Columns shared by history and live. */
 const COLUMNS = 'meter_id, ts, kwh_consumed_ac, voltage, received_at'
@@ -79,13 +79,7 @@ export const METER: KindSpec<MeterRow> = {
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
   fleetColumns: [2],
   foldLate: FOLD_LATE,
-  upsertLive: `
-    INSERT INTO meter_live AS l (${COLUMNS}, updated_at)
-    SELECT DISTINCT ON (meter_id) ${COLUMNS}, now() FROM meter_batch ORDER BY meter_id, ts DESC
-    ON CONFLICT (meter_id) DO UPDATE SET
-      ts = excluded.ts, kwh_consumed_ac = excluded.kwh_consumed_ac, voltage = excluded.voltage,
-      received_at = excluded.received_at, updated_at = excluded.updated_at
-    WHERE l.ts < excluded.ts`,
+  upsertLive: liveUpsert('meter', 'meter_id', COLUMNS, ['kwh_consumed_ac', 'voltage', 'received_at']),
   materializeHourly: MATERIALIZE_HOURLY,
   registerKey: (r) =>
     r.energyRegisterKwh === undefined ? undefined : { meterId: r.meterId, timestamp: r.timestamp },

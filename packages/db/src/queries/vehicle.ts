@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { VehicleRow } from '../types.js'
-import { historyStatements, type KindSpec } from './kind-spec.js'
+import { historyStatements, liveUpsert, type KindSpec } from './kind-spec.js'
 
 const COLUMNS = 'vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at'
 
@@ -87,12 +87,11 @@ export const VEHICLE: KindSpec<VehicleRow> = {
       battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
   fleetColumns: [3, 4],
   foldLate: FOLD_LATE,
-  upsertLive: `
-    INSERT INTO vehicle_live AS l (${COLUMNS}, updated_at)
-    SELECT DISTINCT ON (vehicle_id) ${COLUMNS}, now() FROM vehicle_batch ORDER BY vehicle_id, ts DESC
-    ON CONFLICT (vehicle_id) DO UPDATE SET
-      ts = excluded.ts, soc = excluded.soc, kwh_delivered_dc = excluded.kwh_delivered_dc,
-      battery_temp = excluded.battery_temp, received_at = excluded.received_at, updated_at = excluded.updated_at
-    WHERE l.ts < excluded.ts`,
+  upsertLive: liveUpsert('vehicle', 'vehicle_id', COLUMNS, [
+    'soc',
+    'kwh_delivered_dc',
+    'battery_temp',
+    'received_at',
+  ]),
   materializeHourly: MATERIALIZE_HOURLY,
 }

@@ -6,7 +6,13 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, uniqueName, withDatabase, type TestDatabase } from '@energy-ingest/testenv'
-import { MIGRATIONS_DIR, migrate, upsertAssignments, type AssignmentRow } from '../../src/index.js'
+import {
+  MIGRATIONS_DIR,
+  migrate,
+  upsertAssignments,
+  withTransaction,
+  type AssignmentRow,
+} from '../../src/index.js'
 
 const env = inject('testenv')
 
@@ -29,16 +35,7 @@ const day = (d: number) => new Date(Date.UTC(2026, 2, d)).toISOString()
 async function send(...messages: AssignmentRow[][]): Promise<void> {
   const client = await pool.connect()
   try {
-    for (const rows of messages) {
-      await client.query('BEGIN')
-      try {
-        await upsertAssignments(client, rows)
-        await client.query('COMMIT')
-      } catch (err) {
-        await client.query('ROLLBACK')
-        throw err
-      }
-    }
+    for (const rows of messages) await withTransaction(client, () => upsertAssignments(client, rows))
   } finally {
     client.release()
   }
@@ -205,9 +202,7 @@ describe('migration 0012 on assignments stored before it', () => {
           { meter_id: 'M3', valid_from: new Date(day(12)), valid_to: null },
         ])
         // Applying a new assignment recomputes the timeline from the carried-over rows unchanged.
-        await client.query('BEGIN')
-        await upsertAssignments(client, [bounded('L1', 'M4', 20, 21)])
-        await client.query('COMMIT')
+        await withTransaction(client, () => upsertAssignments(client, [bounded('L1', 'M4', 20, 21)]))
         const after = await client.query(`SELECT meter_id FROM vehicle_meter_assignments ORDER BY valid_from`)
         expect(after.rows.map((r) => r.meter_id)).toEqual(['M1', 'M2', 'M3', 'M4', 'M3'])
       } finally {

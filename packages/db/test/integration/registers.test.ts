@@ -12,6 +12,7 @@ import {
   writeMeterBatch,
   type MeterRow,
 } from '../../src/index.js'
+import { writeMeterBatchTuned } from '../../src/internal.js'
 
 const HOUR = 3_600_000
 const MIN = 60_000
@@ -75,7 +76,7 @@ describe('register meters', () => {
   async function write(rows: MeterRow[], shard = 0, insertMode?: 'copy' | 'insert' | 'on-conflict') {
     const c = await pool.connect()
     try {
-      return await writeMeterBatch(c, rows, { shard, ...(insertMode ? { insertMode } : {}) })
+      return await writeMeterBatchTuned(c, rows, { shard, ...(insertMode ? { insertMode } : {}) })
     } finally {
       c.release()
     }

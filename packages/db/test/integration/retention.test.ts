@@ -5,6 +5,7 @@ import { createTestDatabase, eventually, type TestDatabase } from '@energy-inges
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { dropExpired, writeMeterBatch, writeVehicleBatch } from '../../src/index.js'
+import { holdTransaction } from '../../src/internal.js'
 
 const env = inject('testenv')
 const NOW = new Date('2021-06-15T12:00:00Z')
@@ -67,7 +68,7 @@ describe('retention', () => {
 
     // A write transaction in flight on meter_history while retention starts.
     const holder = await connect()
-    await holder.client.query('BEGIN')
+    const held = await holdTransaction(holder.client)
     await holder.client.query(
       `INSERT INTO meter_history (meter_id, ts, kwh_consumed_ac, voltage) VALUES ('HOLD', '2021-06-10', 1, 230)`,
     )
@@ -93,7 +94,7 @@ describe('retention', () => {
       async () => (probeDone ? 'inserted' : (await waitingOnLock(probe.pid)) ? 'blocked' : false),
       { message: 'the probe insert either done or waiting' },
     )
-    await holder.client.query('COMMIT')
+    await held.end(true)
     await insert
     expect(outcome).toBe('inserted')
 
@@ -137,7 +138,7 @@ describe('retention', () => {
 
     // A run cancelled while DETACH … CONCURRENTLY waited for a reader: January is left "detach pending".
     const reader = await connect()
-    await reader.client.query('BEGIN')
+    const reading = await holdTransaction(reader.client)
     await reader.client.query('SELECT count(*) FROM vehicle_history')
     const detacher = await connect()
     const detach = detacher.client.query(
@@ -147,7 +148,7 @@ describe('retention', () => {
     await eventually(() => waitingOnLock(detacher.pid), { message: 'the detach waiting for the reader' })
     await pool.query('SELECT pg_cancel_backend($1)', [detacher.pid])
     await expect(detach).rejects.toThrow(/cancel/)
-    await reader.client.query('ROLLBACK')
+    await reading.end(false)
     const pending = await pool.query<{ pending: boolean }>(
       `SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = 'vehicle_history_2020_01'::regclass`,
     )

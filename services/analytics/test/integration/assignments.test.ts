@@ -2,7 +2,13 @@
 // assignment interrupts an open one, and the same-id pairing holds before a vehicle's first assignment.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { upsertAssignments, writeMeterBatch, writeVehicleBatch, type AssignmentRow } from '@energy-ingest/db'
+import {
+  upsertAssignments,
+  withTransaction,
+  writeMeterBatch,
+  writeVehicleBatch,
+  type AssignmentRow,
+} from '@energy-ingest/db'
 import { createTestDatabase, prng, waitForReplica, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -49,9 +55,7 @@ beforeAll(async () => {
       ),
     )
     const send = async (rows: AssignmentRow[]) => {
-      await primary.query('BEGIN')
-      await upsertAssignments(primary, rows)
-      await primary.query('COMMIT')
+      await withTransaction(primary, () => upsertAssignments(primary, rows))
     }
     // EV-S charges from MA, with a six-hour visit to MB sent afterwards.
     await send([{ vehicleId: 'EV-S', meterId: 'MA', validFrom: at(0).toISOString() }])

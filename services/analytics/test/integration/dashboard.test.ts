@@ -14,6 +14,7 @@ import {
   ensureMonths,
   setRollupMode,
   upsertAssignments,
+  withTransaction,
   writeMeterBatch,
   writeVehicleBatch,
 } from '@energy-ingest/db'
@@ -71,11 +72,11 @@ async function seed(url: string): Promise<void> {
     await ensureMonths(client, ['meter', 'vehicle'], [new Date(start), new Date(NOW)])
     // Every reading folded into the hourly rollups as it is written (the alerts read closed hours).
     for (const kind of ['meter', 'vehicle'] as const) await setRollupMode(client, kind, { perBatch: true })
-    await client.query('BEGIN')
-    await upsertAssignments(client, [
-      { vehicleId: 'EV-14', meterId: 'CHARGER-14', validFrom: new Date(start - DAY).toISOString() },
-    ])
-    await client.query('COMMIT')
+    await withTransaction(client, () =>
+      upsertAssignments(client, [
+        { vehicleId: 'EV-14', meterId: 'CHARGER-14', validFrom: new Date(start - DAY).toISOString() },
+      ]),
+    )
     for (let i = 0; i < meters.length; i += 2_000) await writeMeterBatch(client, meters.slice(i, i + 2_000))
     for (let i = 0; i < vehicles.length; i += 2_000)
       await writeVehicleBatch(client, vehicles.slice(i, i + 2_000))

@@ -5,7 +5,13 @@
 // the first day of a real month, the new month's partition would be tiny and rightly seq-scanned).
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { closeHours, ensureMonths, setRollupMode, upsertAssignments } from '@energy-ingest/db'
+import {
+  closeHours,
+  ensureMonths,
+  setRollupMode,
+  upsertAssignments,
+  withTransaction,
+} from '@energy-ingest/db'
 import { createTestDatabase, waitForReplica, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -62,16 +68,16 @@ async function load(primaryUrl: string, end: number): Promise<void> {
       SELECT date_trunc('minute', ts), 0, count(*), sum(kwh_consumed_ac) FROM meter_history GROUP BY 1`)
     await client.query(`INSERT INTO vehicle_fleet_minutely (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
       SELECT date_trunc('minute', ts), 0, count(*), sum(kwh_delivered_dc), sum(battery_temp) FROM vehicle_history GROUP BY 1`)
-    await client.query('BEGIN')
-    await upsertAssignments(
-      client,
-      Array.from({ length: DEVICES }, (_, i) => ({
-        vehicleId: `V-${i + 1}`,
-        meterId: `M-${i + 1}`,
-        validFrom: new Date(start - DAY).toISOString(),
-      })),
+    await withTransaction(client, () =>
+      upsertAssignments(
+        client,
+        Array.from({ length: DEVICES }, (_, i) => ({
+          vehicleId: `V-${i + 1}`,
+          meterId: `M-${i + 1}`,
+          validFrom: new Date(start - DAY).toISOString(),
+        })),
+      ),
     )
-    await client.query('COMMIT')
     // Materialise every hour but the last two days, so the open hours come from history.
     for (const kind of ['meter', 'vehicle'] as const) {
       await closeHours(client, kind, {

@@ -5,6 +5,7 @@ import {
   closeHours,
   setRollupMode,
   upsertAssignments,
+  withTransaction,
   writeMeterBatch,
   writeVehicleBatch,
 } from '@energy-ingest/db'
@@ -125,9 +126,7 @@ export async function seedFleet(
     const t1 = new Date(Math.floor((end - 10 * DAY) / HOUR) * HOUR)
     for (const kind of ['meter', 'vehicle'] as const)
       await setRollupMode(client, kind, { perBatch: false, closedBefore: t0 })
-    await client.query('BEGIN')
-    await upsertAssignments(client, assignments)
-    await client.query('COMMIT')
+    await withTransaction(client, () => upsertAssignments(client, assignments))
     const late = (r: { timestamp: string }) => Date.parse(r.timestamp) < t1.getTime() && rand() < 0.1
     const meterLate = meterRows.filter(late)
     const vehicleLate = vehicleRows.filter(late)

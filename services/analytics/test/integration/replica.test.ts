@@ -5,6 +5,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '@energy-ingest/db'
+import { holdTransaction, type HeldTransaction } from '@energy-ingest/db/internal'
 import {
   eventually,
   startPostgresPair,
@@ -180,12 +181,13 @@ describe('recovery conflicts', () => {
     await setOnReplica('max_standby_streaming_delay', '100ms')
     const app = await build({ ANALYTICS_STATEMENT_TIMEOUT_MS: '60000' })
     const locker = await primary.connect()
+    let locking: HeldTransaction | undefined
     try {
       const { oid } = await oneOnReplica<{ oid: number }>(
         `SELECT 'meter_fleet_minutely'::regclass::oid AS oid`,
       )
       // 1. Replay holds an exclusive lock on a table the fleet summary reads after its first statement.
-      await locker.query('BEGIN')
+      locking = await holdTransaction(locker)
       await locker.query('LOCK TABLE meter_fleet_minutely IN ACCESS EXCLUSIVE MODE')
       await eventually(
         async () =>
@@ -219,7 +221,7 @@ describe('recovery conflicts', () => {
       expect(res.headers['retry-after']).toBe('1')
       expect(res.json()).toMatchObject({ code: 'ANALYTICS_REPLICA_CONFLICT' })
     } finally {
-      await locker.query('ROLLBACK').catch(() => undefined)
+      await locking?.end(false).catch(() => undefined)
       locker.release()
       await setOnReplica('max_standby_streaming_delay', '30s')
       await app.close()

@@ -1,5 +1,6 @@
 // writer_consumer_lag is read from the broker on a timer (committed offsets vs high watermarks), so it
 // shows a backlog while batches are stuck, not only after a batch succeeds.
+import { holdTransaction, type HeldTransaction } from '@energy-ingest/db/internal'
 import { eventually } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,13 +13,14 @@ describe('consumer lag', () => {
   let h: Harness
   let writer: Writer | undefined
   let blocker: pg.Client | undefined
+  let blocking: HeldTransaction | undefined
 
   beforeAll(async () => {
     h = await setupHarness()
   })
 
   afterAll(async () => {
-    await blocker?.query('ROLLBACK').catch(() => {})
+    await blocking?.end(false).catch(() => {})
     await blocker?.end()
     await writer?.stop()
     await h?.close()
@@ -44,7 +46,7 @@ describe('consumer lag', () => {
     blocker = new pg.Client({ connectionString: h.db.url })
     blocker.on('error', () => {}) // the database is dropped at teardown
     await blocker.connect()
-    await blocker.query('BEGIN')
+    blocking = await holdTransaction(blocker)
     await blocker.query('LOCK TABLE meter_history IN ACCESS EXCLUSIVE MODE')
 
     const ts = new Date(Date.now() - 60_000).toISOString()
@@ -62,7 +64,7 @@ describe('consumer lag', () => {
     // Nothing stored meanwhile (meter_history itself cannot be read under the lock).
     expect((await w.metrics.rowsInserted.get()).values.filter((v) => v.labels.type === 'meter')).toEqual([])
 
-    await blocker.query('ROLLBACK')
+    await blocking.end(false)
     await eventually(async () => (await historyCounts(h.pool)).meter === READINGS, {
       timeoutMs: 30_000,
       message: 'the readings stored',

@@ -2,6 +2,7 @@
 // connection that dies (terminated, or idle in a transaction too long) neither crashes the process
 // with an unhandled 'error' event nor goes back into use.
 import { createServer, type Server, type Socket } from 'node:net'
+import { holdTransaction } from '@energy-ingest/db/internal'
 import { createTestDatabase, eventually, type TestDatabase } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { pino } from 'pino'
@@ -82,9 +83,10 @@ describe('writer PostgreSQL pool', () => {
     const client = await pool.connect()
     const pid = await pidOf(client)
     const ended = new Promise((resolve) => client.once('end', resolve))
-    await client.query('BEGIN')
+    const held = await holdTransaction(client)
     await client.query('SELECT 1')
     await ended
+    await expect(held.end(true)).rejects.toThrow() // the server ended the session: nothing to commit
     const gone = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])
     expect(gone.rowCount).toBe(0)
     client.release()

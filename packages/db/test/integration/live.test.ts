@@ -1,0 +1,102 @@
+// The live tables hold each device's newest stored reading, whatever the order batches arrive in.
+import { createTestDatabase, type TestDatabase } from '@energy-ingest/testenv'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { writeVehicleBatch, type VehicleRow } from '../../src/index.js'
+import { writeVehicleBatchTuned } from '../../src/internal.js'
+
+const T0 = Date.parse('2026-03-10T08:00:00Z')
+const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString()
+const reading = (vehicleId: string, minute: number, soc = minute): VehicleRow => ({
+  vehicleId,
+  timestamp: at(minute),
+  soc,
+  kwhDeliveredDc: 1,
+  batteryTemp: 20,
+})
+
+describe('live rows', () => {
+  let db: TestDatabase
+  let pool: pg.Pool
+
+  beforeAll(async () => {
+    db = await createTestDatabase(inject('testenv'))
+    pool = new pg.Pool({ connectionString: db.url, max: 3 })
+    pool.on('error', () => {}) // a client terminated by DROP DATABASE … WITH (FORCE) at teardown
+  })
+
+  afterAll(async () => {
+    await pool?.end()
+    await db?.drop()
+  })
+
+  async function write(rows: VehicleRow[], insertMode?: 'copy' | 'insert' | 'on-conflict') {
+    const c = await pool.connect()
+    try {
+      return await writeVehicleBatchTuned(c, rows, insertMode ? { insertMode } : {})
+    } finally {
+      c.release()
+    }
+  }
+
+  async function live(prefix: string): Promise<Record<string, [string, string]>> {
+    const { rows } = await pool.query<{ id: string; ts: Date; soc: string }>(
+      `SELECT vehicle_id AS id, ts, soc::text AS soc FROM vehicle_live WHERE starts_with(vehicle_id, $1)`,
+      [prefix],
+    )
+    return Object.fromEntries(rows.map((r) => [r.id, [r.ts.toISOString(), r.soc]]))
+  }
+
+  it.each(['insert', 'copy', 'on-conflict'] as const)(
+    'keeps the newest reading per device across batches in any order (%s)',
+    async (mode) => {
+      const p = `L-${mode}-`
+      await write([reading(`${p}A`, 20), reading(`${p}B`, 20)], mode)
+      // Older for A, newer for B, a device not live yet, and two readings of D in one batch.
+      await write(
+        [
+          reading(`${p}A`, 10),
+          reading(`${p}B`, 30),
+          reading(`${p}C`, 5),
+          reading(`${p}D`, 7),
+          reading(`${p}D`, 3),
+        ],
+        mode,
+      )
+      // A redelivery of an old batch changes nothing.
+      await write([reading(`${p}A`, 20, 99), reading(`${p}B`, 20, 99)], mode)
+      // The same instant again with other values: the stored reading stays (history keeps the first).
+      await write([reading(`${p}B`, 30, 77)], mode)
+      expect(await live(p)).toEqual({
+        [`${p}A`]: [at(20), '20'],
+        [`${p}B`]: [at(30), '30'],
+        [`${p}C`]: [at(5), '5'],
+        [`${p}D`]: [at(7), '7'],
+      })
+    },
+  )
+
+  it('ends at the newest reading when two writers store overlapping batches at once', async () => {
+    const p = 'L-race-'
+    const devices = Array.from({ length: 300 }, (_, i) => `${p}${String(i).padStart(3, '0')}`)
+    await write(devices.map((d) => reading(d, 0)))
+    for (let round = 1; round <= 3; round++) {
+      // Writer 1 has the older minute of this round, writer 2 the newer; either may commit first.
+      const older = devices.map((d) => reading(d, round * 10))
+      const newer = devices.map((d) => reading(d, round * 10 + 5))
+      await Promise.all(
+        [older, newer].map(async (rows) => {
+          const c = await pool.connect()
+          try {
+            await writeVehicleBatch(c, rows)
+          } finally {
+            c.release()
+          }
+        }),
+      )
+      const got = await live(p)
+      expect(Object.keys(got)).toHaveLength(devices.length)
+      for (const d of devices) expect(got[d]).toEqual([at(round * 10 + 5), String(round * 10 + 5)])
+    }
+  })
+})
