@@ -107,7 +107,8 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
           clusterId: id,
           reaper,
         },
-        { name: `kafka-${i + 1}`, startNow: false },
+        // Three JVMs starting at once on a small machine: twice a single broker's deadline.
+        { name: `kafka-${i + 1}`, startNow: false, startTimeoutMs: 180_000 },
       ),
     ),
   )

@@ -146,7 +146,7 @@ const javaEnv = () => ({ ...process.env, KAFKA_HEAP_OPTS: '', KAFKA_OPTS: '' })
 export async function startKafkaNode(
   libs: string,
   node: NodeSpec,
-  options: { name: string; startNow: boolean },
+  options: { name: string; startNow: boolean; startTimeoutMs?: number },
 ): Promise<KafkaServer> {
   mkdirSync(node.dataDir, { recursive: true })
   const configFile = writeNodeConfig(node)
@@ -196,7 +196,11 @@ export async function startKafkaNode(
         if (!current.isRunning()) throw new Error(`${options.name} exited during start-up:\n${tail(logFile)}`)
         return await brokerAnswers(brokers)
       },
-      { timeoutMs: 90_000, intervalMs: 250, message: `${options.name} on port ${node.port}` },
+      {
+        timeoutMs: options.startTimeoutMs ?? 90_000,
+        intervalMs: 250,
+        message: `${options.name} on port ${node.port}`,
+      },
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${tail(logFile)}`)
     })
