@@ -1,5 +1,6 @@
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
+import metrics from './metrics.js'
 import errorHandler, { errorReply, type ErrorPolicy } from './error-handler.js'
 import { defineErrors, withIssues } from './errors.js'
 
@@ -105,13 +106,9 @@ describe('errorReply', () => {
 
 describe('error-handler plugin', () => {
   it('answers errors and unknown routes with the error body, and reports each refusal', async () => {
-    const refused: string[] = []
     const app = Fastify({ logger: false })
-    await app.register(errorHandler, {
-      ...policy,
-      notFound: (method, path) => new E.NotFound(method, path),
-      onRefused: (_req, route, code) => refused.push(`${route} ${code}`),
-    })
+    await app.register(metrics, { service: 'svc', processMetrics: false })
+    await app.register(errorHandler, { ...policy, notFound: (method, path) => new E.NotFound(method, path) })
     app.get('/away', async () => {
       throw new E.Away()
     })
@@ -126,7 +123,9 @@ describe('error-handler plugin', () => {
         code: 'SVC_NOT_FOUND',
         message: 'route GET /nope does not exist',
       })
-      expect(refused).toEqual(['/away SVC_AWAY'])
+      const text = await app.prometheus.registry.metrics()
+      expect(text).toContain('svc_http_requests_failed_total{route="/away",code="SVC_AWAY"} 1')
+      expect(text).toContain('svc_http_requests_failed_total{route="none",code="SVC_NOT_FOUND"} 1')
     } finally {
       await app.close()
     }

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import { validationIssues, type ClientError, type ErrorIssue } from './errors.js'
@@ -70,14 +70,13 @@ export function errorReply(raw: ClientError, policy: ErrorPolicy, req: RequestFa
 export interface ErrorHandlerOptions extends ErrorPolicy {
   /** The 404 of an unknown route, as one of the service's own errors. */
   notFound: (method: string, path: string) => ClientError
-  /** Called once per error answer (a metric); `route` is the matched URL pattern or `none`. */
-  onRefused?: (req: FastifyRequest, route: string, code: string) => void
 }
 
 /**
  * The error and not-found handlers of a service: one body shape (`ErrorBody`), the service's own
  * codes, a Retry-After on every 503. A 503 is an expected state and logs a warning; other 5xx log
- * the error with its stack; refused requests log their code and first field at info.
+ * the error with its stack; refused requests log their code and first field at info. Each error
+ * answer counts in `<service>_http_requests_failed_total` (the `prometheus` plugin comes first).
  */
 const errorHandler: FastifyPluginAsync<ErrorHandlerOptions> = async (app, opts) => {
   app.setErrorHandler((err: ClientError, req, reply) => {
@@ -88,14 +87,15 @@ const errorHandler: FastifyPluginAsync<ErrorHandlerOptions> = async (app, opts) 
     if (statusCode === 503) req.log.warn({ code: body.code }, 'request refused: unavailable')
     else if (statusCode >= 500) req.log.error({ err }, 'request failed')
     else req.log.info({ code: body.code, field: body.details?.[0]?.field }, 'request refused')
-    opts.onRefused?.(req, req.routeOptions.url ?? 'none', body.code)
+    app.prometheus.httpRequestsFailed.inc({ route: req.routeOptions.url ?? 'none', code: body.code })
     if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS))
     return reply.code(statusCode).send(body)
   })
   app.setNotFoundHandler((req, reply) => {
     const { statusCode, body } = errorReply(opts.notFound(req.method, req.url.split('?')[0] ?? ''), opts)
+    app.prometheus.httpRequestsFailed.inc({ route: 'none', code: body.code })
     return reply.code(statusCode).send(body)
   })
 }
 
-export default fp(errorHandler, { name: 'error-handler', fastify: '5.x' })
+export default fp(errorHandler, { name: 'error-handler', fastify: '5.x', dependencies: ['prometheus'] })
