@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type TInteger, type TString } from '@sinclair/typebox'
 
 /** An integer setting with its default, lower bound and (optionally) upper bound. */
 export const Int = (def: number, min: number, description: string, max?: number) =>
@@ -12,16 +12,14 @@ export function httpFields<P extends string = 'PORT'>(opts: {
   portName?: P
   hostDescription?: string
   portDescription?: string
-}) {
+}): { HOST: TString } & { [K in NoInfer<P>]: TInteger } {
   const port = Int(opts.port, 0, opts.portDescription ?? 'HTTP port', 65535)
-  return {
-    HOST: Type.String({
-      default: '0.0.0.0',
-      minLength: 1,
-      description: opts.hostDescription ?? 'Interface to listen on',
-    }),
-    ...({ [opts.portName ?? 'PORT']: port } as Record<P, typeof port>),
-  }
+  const host = Type.String({
+    default: '0.0.0.0',
+    minLength: 1,
+    description: opts.hostDescription ?? 'Interface to listen on',
+  })
+  return { HOST: host, [opts.portName ?? 'PORT']: port } as { HOST: TString } & { [K in P]: TInteger }
 }
 
 /** LOG_LEVEL (pino) and SHUTDOWN_GRACE_MS: what every process needs to start and to stop. */

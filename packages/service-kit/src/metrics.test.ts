@@ -26,7 +26,7 @@ describe('metrics plugin', () => {
         expect(name.startsWith('svc_')).toBe(true)
       }
       for (const m of await a.prometheus.registry.getMetricsAsJSON()) {
-        if (m.type === 'counter') expect(m.name).toMatch(/_total$/)
+        if (String(m.type) === 'counter') expect(m.name).toMatch(/_total$/)
         expect(m.name).not.toMatch(/_(milliseconds|ms|kilobytes|minutes)(_|$)/)
       }
       expect((await b.inject({ url: '/metrics' })).body).not.toContain('svc_process_cpu_seconds_total')

@@ -22,6 +22,8 @@ export interface MetricsOptions {
   service: string
   /** Export process and Node.js runtime metrics (`<service>_process_cpu_seconds_total`, …). */
   processMetrics: boolean
+  /** A registry built beforehand with createPrometheus (a service whose other parts need it first). */
+  prometheus?: Prometheus
 }
 
 declare module 'fastify' {
@@ -65,7 +67,7 @@ export function createPrometheus(opts: MetricsOptions): Prometheus {
  * the public listener). Services add their own metrics to `app.prometheus.registry`.
  */
 const metrics: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
-  const prometheus = createPrometheus(opts)
+  const prometheus = opts.prometheus ?? createPrometheus(opts)
   app.decorate('prometheus', prometheus)
   app.addHook('onRequest', async (req) => {
     req.metricsStartedAt = process.hrtime.bigint()
