@@ -1,5 +1,5 @@
 import { AssignmentSchema, MeterReadingSchema, VehicleReadingSchema } from '@energy-ingest/contracts'
-import { openapi, type OpenApiOptions } from '@energy-ingest/service-kit'
+import type { OpenApiOptions } from '@energy-ingest/service-kit'
 
 const DESCRIPTION = `Ingest gateway of the energy telemetry system.
 
