@@ -149,5 +149,5 @@ describe('the served OpenAPI documents', () => {
       { timeoutMs: 60_000, message: 'the reading to reach the replica' },
     )
     expect(summary).toMatchObject({ readings: 1, totalAcConsumed: 1.25 })
-  })
+  }, 300_000) // a TypeScript program over the generated client takes tens of seconds on a busy machine
 })

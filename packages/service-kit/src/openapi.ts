@@ -18,10 +18,11 @@ export function errorResponses(...codes: number[]): Record<number, TSchema> {
 
 export interface OpenApiOptions {
   title: string
-  version: string
+  /** The API's version (default 1.0.0). */
+  version?: string
   description: string
-  /** Tags the operations use, with what each groups. */
-  tags: { name: string; description: string }[]
+  /** Tags the operations use, with what each groups (`health` is added: the health plugin's). */
+  tags: Record<string, string>
   /** Contract schemas with an `$id`, added once so routes and the document refer to the same definitions. */
   schemas?: TSchema[]
   /** Serve the document's UI at /docs (the JSON is at /docs/json either way). */
@@ -66,12 +67,14 @@ const openapi: FastifyPluginAsync<OpenApiOptions> = async (app, opts) => {
       openapi: '3.1.0',
       info: {
         title: opts.title,
-        version: opts.version,
+        version: opts.version ?? '1.0.0',
         description: opts.description,
         license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       },
       servers: [{ url: '/', description: 'The server that serves this document' }],
-      tags: opts.tags,
+      tags: Object.entries({ ...opts.tags, health: 'Liveness and readiness probes' }).map(
+        ([name, description]) => ({ name, description }),
+      ),
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -20,13 +20,11 @@ const DESCRIPTION = `Ingest gateway of the energy telemetry system.
 export function openapiOptions(ui: boolean): OpenApiOptions {
   return {
     title: 'Energy ingest gateway',
-    version: '1.0.0',
     description: DESCRIPTION,
-    tags: [
-      { name: 'ingest', description: 'Readings in: one, a batch, or an OCPP payload' },
-      { name: 'fleet', description: 'Which meter a vehicle charges from' },
-      { name: 'health', description: 'Liveness and readiness probes' },
-    ],
+    tags: {
+      ingest: 'Readings in: one, a batch, or an OCPP payload',
+      fleet: 'Which meter a vehicle charges from',
+    },
     schemas: [MeterReadingSchema, VehicleReadingSchema, AssignmentSchema],
     ui,
   }
