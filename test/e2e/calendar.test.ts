@@ -66,7 +66,7 @@ async function pipeline(startIso: string): Promise<Pipeline> {
     { logger: false, now },
   )
   await gw.ready()
-  const wr = await writer.buildApp(
+  const wr = await writer.createWriter(
     writer.loadConfig({
       ...kafka,
       DATABASE_URL: db.url,

@@ -39,7 +39,7 @@ beforeAll(async () => {
     { logger: false },
   )
   await gw.ready()
-  wr = await writer.buildApp(
+  wr = await writer.createWriter(
     writer.loadConfig({
       ...kafka,
       DATABASE_URL: db.url,

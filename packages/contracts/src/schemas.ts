@@ -1,5 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox'
-import { TIMESTAMP_PATTERN } from './timestamp.js'
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+import { TIMESTAMP_PATTERN, parseTimestamp } from './timestamp.js'
+
+// TypeBox checks `format` only against formats it knows: every checker of these schemas needs it.
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => parseTimestamp(value).ok)
 
 /** Upper bound of one interval's energy: far above any charger's minute, far below an overflow. */
 export const MAX_INTERVAL_KWH = 1000

@@ -1,4 +1,4 @@
-import { FormatRegistry, type TSchema } from '@sinclair/typebox'
+import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, ValueErrorType, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler'
 import {
   AssignmentSchema,
@@ -10,8 +10,6 @@ import {
   type VehicleReading,
 } from './schemas.js'
 import { compareTimestamps, parseTimestamp, type ParsedTimestamp } from './timestamp.js'
-
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => parseTimestamp(value).ok)
 
 export interface ValidationIssue {
   /** Name of the offending field (`body` for the whole object). */

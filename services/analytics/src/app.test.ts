@@ -29,6 +29,8 @@ describe('analytics app', () => {
         >
       }
       expect(Object.keys(doc.paths).sort()).toEqual([
+        '/health/live',
+        '/health/ready',
         '/v1/analytics/efficiency/alerts',
         '/v1/analytics/fleet/series',
         '/v1/analytics/fleet/summary',

@@ -1,15 +1,16 @@
+import { errorHandler, health, metrics, openapi, validation } from '@energy-ingest/service-kit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import { apiKeys, type Config } from './config.js'
 import auth from './plugins/auth.js'
+import { RouteNotFound } from './errors.js'
 import dashboard from './plugins/dashboard.js'
-import errorHandler from './plugins/error-handler.js'
-import metrics from './plugins/metrics.js'
-import openapi from './plugins/openapi.js'
+import { errorPolicy } from './plugins/error-handler.js'
+import { openapiOptions } from './plugins/openapi.js'
 import pgPool from './plugins/pg.js'
+import { replicaCheck } from './plugins/replica-check.js'
 import exportRoutes from './routes/export.js'
 import fleetRoutes from './routes/fleet.js'
-import healthRoutes from './routes/health.js'
 import liveRoutes from './routes/live.js'
 import performanceRoutes from './routes/performance.js'
 import seriesRoutes from './routes/series.js'
@@ -29,8 +30,6 @@ export interface AppOverrides {
 export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
-    // Query strings are strings: coerce "0.9" to 0.9, but never drop an unknown parameter.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
     return503OnClosing: true,
     // A client that sends its request slowly, or stops reading, does not hold a socket for ever.
     requestTimeout: config.ANALYTICS_REQUEST_TIMEOUT_MS,
@@ -39,9 +38,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
   const windowOpts = { maxWindowDays: config.ANALYTICS_MAX_WINDOW_DAYS, now: overrides.now ?? Date.now }
 
-  await app.register(metrics, { processMetrics: true })
-  await app.register(errorHandler)
-  await app.register(openapi)
+  // Query strings are strings: TypeBox's compiler converts "0.9" to 0.9 and never drops an unknown parameter.
+  await app.register(validation)
+  await app.register(metrics, { service: 'analytics', processMetrics: true })
+  await app.register(errorHandler, {
+    ...errorPolicy,
+    notFound: (method, path) => new RouteNotFound(method, path),
+  })
+  await app.register(openapi, openapiOptions)
   await app.register(pgPool, {
     connectionString: config.ANALYTICS_DATABASE_URL,
     max: config.ANALYTICS_POOL_MAX,
@@ -53,9 +57,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     probeTimeoutMs: config.ANALYTICS_HEALTH_TIMEOUT_MS,
   })
   await app.register(dashboard)
-  await app.register(healthRoutes, {
-    allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,
-    maxLagS: config.ANALYTICS_MAX_REPLICA_LAG_S,
+  // Readiness runs on the probe's own connection, whose connect and statement timeouts bound it first.
+  await app.register(health, {
+    timeoutMs: 2 * config.ANALYTICS_HEALTH_TIMEOUT_MS + 1000,
+    checks: {
+      replica: replicaCheck(app, {
+        allowPrimary: config.ANALYTICS_ALLOW_PRIMARY,
+        maxLagS: config.ANALYTICS_MAX_REPLICA_LAG_S,
+      }),
+    },
   })
   await app.register(
     async (v1) => {

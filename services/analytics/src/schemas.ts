@@ -1,4 +1,5 @@
-import { DeviceIdSchema, ErrorBodySchema } from '@energy-ingest/contracts'
+import { DeviceIdSchema } from '@energy-ingest/contracts'
+import { errorResponses as kitErrorResponses } from '@energy-ingest/service-kit'
 import { Type } from '@sinclair/typebox'
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()])
@@ -159,6 +160,5 @@ export const VehicleLiveSchema = Type.Object({
   receivedAt: NullableTime('When the gateway received it'),
 })
 
-// The contract's error schema without its $id, so each route can embed it.
-const ErrorBody = Type.Object(ErrorBodySchema.properties)
-export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody }
+/** The error answers of every analytics route: the shared error body, by reference. */
+export const errorResponses = kitErrorResponses(400, 401, 404, 503)

@@ -1,22 +1,22 @@
 import { topicNames } from '@energy-ingest/contracts'
+import { brokerList, errorHandler, health, metrics, openapi, validation } from '@energy-ingest/service-kit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { ServerOptions } from 'node:http'
 import { fleetTokens, tokenSecret, type Config } from './config.js'
 import auth from './plugins/auth.js'
 import bodyParsers from './plugins/body-parsers.js'
-import errorHandler from './plugins/error-handler.js'
+import { NotFound } from './errors.js'
+import { errorPolicy } from './plugins/error-handler.js'
 import kafka from './plugins/kafka.js'
-import metrics from './plugins/metrics.js'
-import openapi from './plugins/openapi.js'
+import gatewayMetrics from './plugins/metrics.js'
+import { openapiOptions } from './plugins/openapi.js'
 import publisher from './plugins/publisher.js'
 import tokenRateLimit from './plugins/rate-limit.js'
 import assignmentRoutes from './routes/assignments.js'
 import batchRoutes from './routes/batch.js'
 import ocppRoutes from './routes/ocpp.js'
-import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
-import metricsRoutes from './routes/metrics.js'
 import type { Clock, ReadingTimeOptions } from './time-rules.js'
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions['logger'] {
@@ -69,8 +69,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     logger: overrides.logger ?? loggerOptions(config),
     ...httpTimeouts(config),
     bodyLimit: config.INGEST_BODY_LIMIT_BYTES,
-    // Reject, never repair: no stripping of unknown fields, no "55" -> 55 (packages/contracts README, Rules).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
@@ -81,11 +79,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     retentionMarginMs: config.INGEST_RETENTION_MARGIN_MS,
   }
 
-  await app.register(metrics, { processMetrics: config.METRICS_PROCESS })
-  await app.register(errorHandler, { retryAfterS: config.RETRY_AFTER_S })
-  await app.register(openapi, { uiEnabled: true })
+  // Bodies are never repaired: TypeBox's compiler converts no body value and strips no field.
+  await app.register(validation)
+  await app.register(metrics, { service: 'gateway', processMetrics: config.METRICS_PROCESS })
+  await app.register(gatewayMetrics)
+  await app.register(errorHandler, {
+    ...errorPolicy(config.RETRY_AFTER_S),
+    notFound: (method, path) => new NotFound(method, path),
+  })
+  await app.register(openapi, openapiOptions(true))
   await app.register(kafka, {
-    brokers: config.KAFKA_BROKERS.split(','),
+    brokers: brokerList(config.KAFKA_BROKERS),
     clientId: config.KAFKA_CLIENT_ID,
     topics: [topics.meter, topics.vehicle, topics.assignments],
     connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
@@ -106,8 +110,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     now,
   })
 
-  await app.register(healthRoutes)
-  await app.register(metricsRoutes)
+  // Readiness: Kafka can take readings now (producer connected, topics known, broker answering).
+  await app.register(health, {
+    timeoutMs: 1000,
+    checks: {
+      kafka: () => {
+        const { ready, reason } = app.kafka.readiness()
+        return ready ? { ok: true } : { ok: false, reason: reason ?? 'not ready' }
+      },
+    },
+  })
   await app.register(
     async (v1) => {
       await v1.register(bodyParsers)

@@ -1,30 +1,23 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ConfigError, loadEnvConfig } from '@energy-ingest/service-kit'
-
-const Int = (def: number, min: number, description: string, max?: number) =>
-  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+import {
+  ConfigError,
+  Int,
+  httpFields,
+  kafkaFields,
+  loadEnvConfig,
+  processFields,
+} from '@energy-ingest/service-kit'
 
 /** Every setting of the gateway: one environment variable each, with its default. */
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
-  PORT: Int(3000, 0, 'HTTP port', 65535),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info', description: 'pino level' },
-  ),
-  SHUTDOWN_GRACE_MS: Int(10_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+  ...httpFields({ port: 3000 }),
+  ...processFields({ shutdownGraceMs: 10_000 }),
   HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 1, 'A request whose headers have not all arrived by then gets 408'),
   HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'A request whose body has not all arrived by then gets 408'),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(72_000, 1, 'An idle keep-alive connection is closed after this long'),
   HTTP_CONNECTION_TIMEOUT_MS: Int(90_000, 1, 'A socket without any traffic for this long is destroyed'),
 
-  KAFKA_BROKERS: Type.String({
-    default: '127.0.0.1:9092',
-    pattern: '^[^,\\s]+(,[^,\\s]+)*$',
-    description: 'Comma-separated host:port list',
-  }),
-  KAFKA_CLIENT_ID: Type.String({ default: 'energy-gateway', minLength: 1 }),
-  KAFKA_TOPIC_PREFIX: Type.String({ default: '', description: 'Prepended to every topic name' }),
+  ...kafkaFields({ clientId: 'energy-gateway', connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }),
   KAFKA_LINGER_MS: Int(3, 0, 'How long a flush waits to gather more readings'),
   KAFKA_FLUSH_MAX_READINGS: Int(20_000, 1, 'A flush starts at once when this many readings wait'),
   KAFKA_MESSAGE_MAX_READINGS: Int(500, 1, 'Readings packed into one Kafka message at most'),
@@ -34,8 +27,6 @@ export const ConfigSchema = Type.Object({
   }),
   KAFKA_MAX_PENDING_READINGS: Int(200_000, 1, 'Readings waiting or in flight before new ones get 503'),
   KAFKA_MAX_IN_FLIGHT_FLUSHES: Int(16, 1, 'sendBatch calls in flight at once'),
-  KAFKA_CONNECTION_TIMEOUT_MS: Int(1000, 1, 'kafkajs connectionTimeout'),
-  KAFKA_REQUEST_TIMEOUT_MS: Int(3000, 1, 'kafkajs requestTimeout'),
   KAFKA_RETRIES: Int(2, 1, 'kafkajs retries of a failed send'),
   KAFKA_SEND_TIMEOUT_MS: Int(3000, 1, 'Hard deadline of one flush; past it its requests get 503'),
   KAFKA_METADATA_REFRESH_MS: Int(30_000, 100, 'How often partition counts are re-read'),

@@ -1,76 +1,53 @@
-import createError from '@fastify/error'
-import type { ValidationIssue } from '@energy-ingest/contracts'
+import { defineErrors } from '@energy-ingest/service-kit'
+
+export { describeIssues, withIssues } from '@energy-ingest/service-kit'
+
+/** The gateway's code prefix: only errors carrying it reach a client as they are. */
+export const CODE_PREFIX = 'INGEST_'
 
 // Every error a client can see: a stable code, a status and a message template. Never reused.
-export const InvalidReading = createError('INGEST_INVALID_READING', 'invalid reading: %s', 400)
-export const InvalidAssignment = createError('INGEST_INVALID_ASSIGNMENT', 'invalid assignment: %s', 400)
-export const BatchNotArray = createError(
-  'INGEST_BATCH_NOT_ARRAY',
-  'body: must be a JSON array of readings (or NDJSON, one reading per line)',
-  400,
-)
-export const BatchAllRejected = createError(
-  'INGEST_BATCH_ALL_REJECTED',
-  'no valid reading in the batch: %s',
-  400,
-)
-export const BatchTooLarge = createError(
-  'INGEST_BATCH_TOO_MANY_ITEMS',
-  'body: has more than %s readings, the most a batch may hold',
-  413,
-)
-export const BatchMalformed = createError(
-  'INGEST_BATCH_MALFORMED',
-  'body: %s unreadable items, giving up: %s',
-  400,
-)
-export const MalformedJson = createError('INGEST_MALFORMED_JSON', 'body: is not valid JSON (%s)', 400)
-export const EmptyBody = createError('INGEST_EMPTY_BODY', 'body: is empty', 400)
-export const BodyTooLarge = createError('INGEST_BODY_TOO_LARGE', 'body: larger than %s bytes', 413)
-export const UnsupportedMediaType = createError(
-  'INGEST_UNSUPPORTED_MEDIA_TYPE',
-  'content-type: %s is not accepted here (use %s)',
-  415,
-)
-export const Unauthorized = createError('INGEST_UNAUTHORIZED', 'authorization: %s', 401)
-export const DeviceForbidden = createError(
-  'INGEST_DEVICE_FORBIDDEN',
-  'authorization: this token may not post for %s',
-  403,
-)
-export const RateLimited = createError(
-  'INGEST_RATE_LIMITED',
-  'rate limit: %s per %s ms exceeded for this token; retry in %s s',
-  429,
-)
-export const KafkaUnavailable = createError(
-  'INGEST_KAFKA_UNAVAILABLE',
-  'the message broker did not acknowledge the readings; nothing was accepted, retry later',
-  503,
-)
-export const Overloaded = createError(
-  'INGEST_OVERLOADED',
-  'too many readings are waiting for the message broker; retry later',
-  503,
-)
-export const ShuttingDown = createError(
-  'INGEST_SHUTTING_DOWN',
-  'the gateway is shutting down; retry later',
-  503,
-)
-export const NotFound = createError('INGEST_NOT_FOUND', 'route %s %s does not exist', 404)
-
-/** Validation problems travel on the error so the error handler can list them as `details`. */
-export function withIssues<E extends Error>(
-  err: E,
-  issues: ValidationIssue[],
-): E & { issues: ValidationIssue[] } {
-  return Object.assign(err, { issues })
-}
-
-/** "voltage: must be <= 1000; timestamp: ..." — the human-readable part of a 400. */
-export function describeIssues(issues: ValidationIssue[], limit = 3): string {
-  const shown = issues.slice(0, limit).map((i) => `${i.field}: ${i.reason}`)
-  if (issues.length > limit) shown.push(`and ${issues.length - limit} more`)
-  return shown.join('; ')
-}
+export const {
+  InvalidReading,
+  InvalidAssignment,
+  BatchNotArray,
+  BatchAllRejected,
+  BatchTooLarge,
+  BatchMalformed,
+  MalformedJson,
+  EmptyBody,
+  BodyTooLarge,
+  UnsupportedMediaType,
+  Unauthorized,
+  DeviceForbidden,
+  RateLimited,
+  KafkaUnavailable,
+  Overloaded,
+  ShuttingDown,
+  NotFound,
+} = defineErrors('INGEST', {
+  InvalidReading: ['INVALID_READING', 400, 'invalid reading: %s'],
+  InvalidAssignment: ['INVALID_ASSIGNMENT', 400, 'invalid assignment: %s'],
+  BatchNotArray: [
+    'BATCH_NOT_ARRAY',
+    400,
+    'body: must be a JSON array of readings (or NDJSON, one reading per line)',
+  ],
+  BatchAllRejected: ['BATCH_ALL_REJECTED', 400, 'no valid reading in the batch: %s'],
+  BatchTooLarge: ['BATCH_TOO_MANY_ITEMS', 413, 'body: has more than %s readings, the most a batch may hold'],
+  BatchMalformed: ['BATCH_MALFORMED', 400, 'body: %s unreadable items, giving up: %s'],
+  MalformedJson: ['MALFORMED_JSON', 400, 'body: is not valid JSON (%s)'],
+  EmptyBody: ['EMPTY_BODY', 400, 'body: is empty'],
+  BodyTooLarge: ['BODY_TOO_LARGE', 413, 'body: larger than %s bytes'],
+  UnsupportedMediaType: ['UNSUPPORTED_MEDIA_TYPE', 415, 'content-type: %s is not accepted here (use %s)'],
+  Unauthorized: ['UNAUTHORIZED', 401, 'authorization: %s'],
+  DeviceForbidden: ['DEVICE_FORBIDDEN', 403, 'authorization: this token may not post for %s'],
+  RateLimited: ['RATE_LIMITED', 429, 'rate limit: %s per %s ms exceeded for this token; retry in %s s'],
+  KafkaUnavailable: [
+    'KAFKA_UNAVAILABLE',
+    503,
+    'the message broker did not acknowledge the readings; nothing was accepted, retry later',
+  ],
+  Overloaded: ['OVERLOADED', 503, 'too many readings are waiting for the message broker; retry later'],
+  ShuttingDown: ['SHUTTING_DOWN', 503, 'the gateway is shutting down; retry later'],
+  NotFound: ['NOT_FOUND', 404, 'route %s %s does not exist'],
+})

@@ -1,9 +1,18 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Ref } from '@energy-ingest/service-kit'
+import { Kind, Type, type TSchema, type TUnknown } from '@sinclair/typebox'
+
+export { errorResponses } from '@energy-ingest/service-kit'
+
+/**
+ * A request part its handler validates with the contracts' validators (type detection first, time
+ * rules, one precise reason per field, a result per batch item): the schema documents the part in
+ * the OpenAPI document, and TypeBox's compiler takes it as it is (its kind is Unknown).
+ */
+export function handlerValidated(schema: TSchema): TUnknown {
+  return { ...schema, [Kind]: 'Unknown' } as TUnknown
+}
 
 // Route shapes of the gateway. Reading shapes come from contracts by $id (added in plugins/openapi.ts).
-const Ref = (id: string) => Type.Unsafe<unknown>({ $ref: `${id}#` })
-
-export const ErrorRef = Ref('ErrorBody')
 export const ReadingRef = Type.Union([Ref('MeterReading'), Ref('VehicleReading')], {
   description:
     'A meter or a vehicle reading. "type" wins when present; otherwise exactly one of meterId / vehicleId decides.',
@@ -32,16 +41,3 @@ export const AssignmentAcceptedSchema = Type.Object({
   validFrom: Type.String(),
   validTo: Type.Union([Type.String(), Type.Null()]),
 })
-
-export const HealthSchema = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) })
-
-/** Error responses of a route, all the shared ErrorBody. */
-export function errorResponses(...codes: number[]): Record<number, TSchema> {
-  return Object.fromEntries(codes.map((c) => [c, ErrorRef]))
-}
-
-/**
- * Body validation of the ingest routes is contracts' validateReading (the same TypeBox schemas, one
- * precise reason per field, timestamps normalised), so Fastify's Ajv only documents these bodies.
- */
-export const contractValidated = { validatorCompiler: () => () => true }

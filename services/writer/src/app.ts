@@ -1,219 +1,40 @@
-import { topicNames, type TopicNames } from '@energy-ingest/contracts'
-import { PartitionManager, migrate } from '@energy-ingest/db'
+import {
+  defineErrors,
+  errorHandler,
+  health,
+  metrics,
+  type Prometheus,
+  type ReadinessCheck,
+} from '@energy-ingest/service-kit'
 import Fastify from 'fastify'
-import { Kafka, logLevel, type Admin } from 'kafkajs'
-import { pino, type Logger } from 'pino'
-import { brokerList, type Config } from './config.js'
-import { TelemetryConsumer, type ConsumerOptions } from './consumer.js'
-import { DeadLetterPublisher } from './dead-letters.js'
-import { Heartbeat } from './heartbeat.js'
-import { pinoLogCreator } from './kafka-log.js'
-import { LagMonitor } from './lag-monitor.js'
-import { createMetrics, type Metrics } from './metrics.js'
-import { createPool } from './pg-pool.js'
-import { RollupCloser } from './rollup-closer.js'
-import healthRoutes from './routes/health.js'
-import metricsRoutes from './routes/metrics.js'
-import { WatermarkMonitor } from './watermark-monitor.js'
+import type { Logger } from 'pino'
 
-export interface Writer {
-  /** Migrates, creates partitions, joins the group, starts the timers, listens. */
-  start(): Promise<void>
-  /** Finishes the batches in hand, commits their offsets, leaves the group, closes everything. */
-  stop(): Promise<void>
-  /** http://host:port of the health/metrics server, once started. */
-  url(): string
-  log: Logger
-  metrics: Metrics
+const { NotFound } = defineErrors('WRITER', { NotFound: ['NOT_FOUND', 404, 'route %s %s does not exist'] })
+
+export interface AppDeps {
+  logger: Logger
+  /** The writer's metrics registry: the consumer's metrics live on it too. */
+  prometheus: Prometheus
+  /** Named readiness checks (the consumer in its group, the database answering). */
+  checks: Record<string, ReadinessCheck>
+  /** A check that has not answered by then fails. */
+  readyTimeoutMs: number
 }
 
-const READY_DB_TIMEOUT_MS = 1000
-
-/** Warns when the topics have another partition count than configured (it caps how many writers help). */
-async function checkPartitionCounts(admin: Admin, topics: TopicNames, expected: number, log: Logger) {
-  try {
-    const { topics: found } = await admin.fetchTopicMetadata({ topics: [topics.meter, topics.vehicle] })
-    for (const t of found) {
-      if (t.partitions.length !== expected) {
-        log.warn(
-          { topic: t.name, partitions: t.partitions.length, expected },
-          'topic partition count differs from KAFKA_PARTITIONS',
-        )
-      }
-    }
-  } catch (err) {
-    log.warn({ err }, 'could not read topic metadata')
-  }
+/**
+ * The writer's HTTP side, built like the other services' apps but with no API: /health/live,
+ * /health/ready and /metrics. The consumer itself is createWriter's; this app does not listen.
+ */
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }) })
+  await app.register(metrics, { service: 'writer', processMetrics: true, prometheus: deps.prometheus })
+  await app.register(errorHandler, {
+    prefix: 'WRITER_',
+    badRequestCode: 'WRITER_BAD_REQUEST',
+    notFound: (method, path) => new NotFound(method, path),
+  })
+  await app.register(health, { checks: deps.checks, timeoutMs: deps.readyTimeoutMs })
+  return app
 }
 
-/** Wires the writer from its config, in boot order; nothing connects until start(). */
-export interface BuildOptions {
-  logger?: Logger
-  /** Test hook: after a batch's transaction committed, before its offsets are resolved. */
-  afterCommit?: ConsumerOptions['afterCommit']
-  /**
-   * The consumer stopped for good (kafkajs crashed on an error it does not retry and will not restart
-   * it). The process should exit non-zero so that its supervisor starts a fresh writer; main.ts does.
-   */
-  onFatal?: (err: Error) => void
-  /** The writer's clock (retention cutoff, closing hours, partitions ahead, metric ages); tests fix it. */
-  now?: () => Date
-}
-
-export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Writer> {
-  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, name: 'writer' })
-  const metrics = createMetrics()
-  const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
-
-  const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
-  const heartbeatPool = createPool(config, { max: 1, name: 'energy-writer-heartbeat', log })
-
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID,
-    brokers: brokerList(config),
-    connectionTimeout: config.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeout: config.KAFKA_REQUEST_TIMEOUT_MS,
-    logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(log.child({ component: 'kafka' })),
-  })
-  const producer = kafka.producer({ allowAutoTopicCreation: false })
-  const admin = kafka.admin()
-  const deadLetters = new DeadLetterPublisher({
-    producer,
-    topic: topics.dlq,
-    metrics,
-    log: log.child({ component: 'dlq' }),
-  })
-  const consumer = new TelemetryConsumer({
-    kafka,
-    pool,
-    deadLetters,
-    topics,
-    groupId: config.KAFKA_GROUP_ID,
-    fromBeginning: config.KAFKA_FROM_BEGINNING,
-    partitionsConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
-    maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
-    maxBytes: config.KAFKA_MAX_BYTES,
-    maxWaitMs: config.KAFKA_MAX_WAIT_MS,
-    minBytes: config.KAFKA_MIN_BYTES,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
-    retentionMonths: config.HISTORY_RETENTION_MONTHS,
-    maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
-    retryInitialMs: config.RETRY_INITIAL_MS,
-    retryMaxMs: config.RETRY_MAX_MS,
-    maxPowerKw: config.ENERGY_MAX_POWER_KW,
-    metrics,
-    log: log.child({ component: 'consumer' }),
-    afterCommit: opts.afterCommit,
-    onFatal: opts.onFatal,
-    ...(opts.now ? { now: opts.now } : {}),
-  })
-  const partitionLog = log.child({ component: 'partitions' })
-  const partitions = new PartitionManager({
-    connect: () => pool.connect(),
-    retentionMonths: config.HISTORY_RETENTION_MONTHS,
-    intervalMs: config.PARTITION_MAINTENANCE_INTERVAL_MS,
-    ...(opts.now ? { now: opts.now } : {}),
-    log: (level, message, fields) => partitionLog[level](fields ?? {}, message),
-  })
-  const closer = new RollupCloser({
-    pool,
-    intervalMs: config.ROLLUP_CLOSE_INTERVAL_MS,
-    graceMs: config.ROLLUP_GRACE_MS,
-    metrics,
-    log: log.child({ component: 'rollups' }),
-    ...(opts.now ? { now: opts.now } : {}),
-  })
-  const watermarks = new WatermarkMonitor({
-    db: pool,
-    intervalMs: config.ROLLUP_WATERMARK_INTERVAL_MS,
-    metrics,
-    log: log.child({ component: 'rollups' }),
-    now: opts.now ?? (() => new Date()),
-  })
-
-  const lag = new LagMonitor({
-    admin,
-    groupId: config.KAFKA_GROUP_ID,
-    assignment: () => consumer.assignment(),
-    fromBeginning: config.KAFKA_FROM_BEGINNING,
-    intervalMs: config.CONSUMER_LAG_INTERVAL_MS,
-    metrics,
-    log: log.child({ component: 'lag' }),
-  })
-  const heartbeat = new Heartbeat({
-    pool: heartbeatPool,
-    intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
-    metrics,
-    log: log.child({ component: 'heartbeat' }),
-  })
-
-  const http = Fastify({ loggerInstance: log.child({ component: 'http' }) })
-  await http.register(healthRoutes, {
-    readiness: async () => {
-      const kafkaState = consumer.readiness()
-      let database = 'ok'
-      try {
-        await Promise.race([
-          pool.query('SELECT 1'),
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('timed out')), READY_DB_TIMEOUT_MS).unref(),
-          ),
-        ])
-      } catch (err) {
-        database = `unreachable: ${(err as Error).message}`
-      }
-      return {
-        ready: kafkaState.ready && database === 'ok',
-        checks: { consumer: kafkaState.ready ? 'ok' : (kafkaState.reason ?? 'not ready'), database },
-      }
-    },
-  })
-  await http.register(metricsRoutes, { registry: metrics.registry })
-
-  let url = ''
-  let started = false
-  return {
-    log,
-    metrics,
-    url: () => url,
-    async start() {
-      url = await http.listen({ host: config.HOST, port: config.WRITER_PORT })
-      if (config.MIGRATE_ON_START) {
-        const { applied } = await migrate({
-          connectionString: config.DATABASE_URL,
-          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
-          log: (message, fields) => log.info(fields ?? {}, message),
-        })
-        if (applied.length > 0) log.info({ applied }, 'migrations applied')
-      }
-      heartbeat.start()
-      await partitions.start()
-      await producer.connect()
-      await admin.connect()
-      await deadLetters.configure(admin)
-      await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
-      await consumer.start()
-      closer.start()
-      watermarks.start()
-      lag.start()
-      started = true
-      log.info({ url, groupId: config.KAFKA_GROUP_ID, topics }, 'writer started')
-    },
-    async stop() {
-      if (started) await consumer.stop()
-      await lag.stop()
-      await closer.stop()
-      await watermarks.stop()
-      await heartbeat.stop()
-      await partitions.stop()
-      await producer.disconnect()
-      await admin.disconnect()
-      await http.close()
-      await pool.end()
-      await heartbeatPool.end()
-      log.info('writer stopped')
-    },
-  }
-}
+export type App = Awaited<ReturnType<typeof buildApp>>

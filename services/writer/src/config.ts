@@ -1,24 +1,26 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ConfigError, loadEnvConfig } from '@energy-ingest/service-kit'
-
-const Int = (def: number, min: number, description: string, max?: number) =>
-  Type.Integer({ default: def, minimum: min, ...(max === undefined ? {} : { maximum: max }), description })
+import {
+  ConfigError,
+  Int,
+  brokerList as splitBrokers,
+  httpFields,
+  kafkaFields,
+  loadEnvConfig,
+  postgresUrlField,
+  processFields,
+} from '@energy-ingest/service-kit'
 
 /** Every setting of the writer: one environment variable each, with its default. */
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({
-    default: '0.0.0.0',
-    minLength: 1,
-    description: 'Interface of the health/metrics port',
+  ...httpFields({
+    port: 3002,
+    portName: 'WRITER_PORT',
+    hostDescription: 'Interface of the health/metrics port',
+    portDescription: 'HTTP port of /health/live, /health/ready, /metrics (0: any free port)',
   }),
-  WRITER_PORT: Int(3002, 0, 'HTTP port of /health/live, /health/ready, /metrics (0: any free port)', 65535),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info', description: 'pino level' },
-  ),
-  SHUTDOWN_GRACE_MS: Int(30_000, 0, 'Deadline of a graceful shutdown; past it the process exits 1'),
+  ...processFields({ shutdownGraceMs: 30_000 }),
 
-  DATABASE_URL: Type.String({ minLength: 1, description: 'PostgreSQL primary' }),
+  DATABASE_URL: postgresUrlField('PostgreSQL primary'),
   PG_POOL_MAX: Int(4, 1, 'Connections at most (one per partition in flight, plus maintenance)'),
   PG_CONNECT_TIMEOUT_MS: Int(
     10_000,
@@ -42,14 +44,8 @@ export const ConfigSchema = Type.Object({
   ),
   MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start-up' }),
 
-  KAFKA_BROKERS: Type.String({
-    default: '127.0.0.1:9092',
-    pattern: '^[^,\\s]+(,[^,\\s]+)*$',
-    description: 'Comma-separated host:port list',
-  }),
-  KAFKA_CLIENT_ID: Type.String({ default: 'energy-writer', minLength: 1 }),
+  ...kafkaFields({ clientId: 'energy-writer', connectionTimeoutMs: 3000, requestTimeoutMs: 30_000 }),
   KAFKA_GROUP_ID: Type.String({ default: 'energy-writer', minLength: 1, description: 'Consumer group' }),
-  KAFKA_TOPIC_PREFIX: Type.String({ default: '', description: 'Prepended to every topic name' }),
   KAFKA_PARTITIONS: Int(
     12,
     1,
@@ -80,8 +76,6 @@ export const ConfigSchema = Type.Object({
     100,
     'Consumer heartbeat interval (and the step of a retry back-off)',
   ),
-  KAFKA_CONNECTION_TIMEOUT_MS: Int(3000, 1, 'kafkajs connectionTimeout'),
-  KAFKA_REQUEST_TIMEOUT_MS: Int(30_000, 1, 'kafkajs requestTimeout'),
 
   MAX_FUTURE_SKEW_MS: Int(300_000, 0, "A reading further ahead of its envelope's receivedAt goes to the DLQ"),
   HISTORY_RETENTION_MONTHS: Int(13, 1, 'Months kept besides the current one; older readings go to the DLQ'),
@@ -132,5 +126,5 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 export function brokerList(config: Pick<Config, 'KAFKA_BROKERS'>): string[] {
-  return config.KAFKA_BROKERS.split(',').map((b) => b.trim())
+  return splitBrokers(config.KAFKA_BROKERS)
 }

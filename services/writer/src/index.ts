@@ -1,4 +1,5 @@
-export { buildApp, type Writer } from './app.js'
+export { createWriter, type BuildOptions, type Writer } from './writer.js'
+export { buildApp, type App } from './app.js'
 export { loadConfig, ConfigSchema, ConfigError, type Config } from './config.js'
 export { decodeBatch, type WriterDeadLetter } from './decode.js'
 export { WriterErrorCode } from './errors.js'

@@ -1,5 +1,5 @@
 import { closeOnSignals, loadOrExit } from '@energy-ingest/service-kit'
-import { buildApp } from './app.js'
+import { createWriter } from './writer.js'
 import { loadConfig } from './config.js'
 
 // The only file that reads process.env, listens, or handles signals.
@@ -7,7 +7,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1'
 
 const config = loadOrExit('writer', () => loadConfig(process.env))
 let exiting = false
-const writer = await buildApp(config, {
+const writer = await createWriter(config, {
   // A consumer kafkajs will not restart leaves a process that answers /health/live and consumes
   // nothing: exit 1 instead, after closing what closes within the grace period, so that the
   // supervisor starts a fresh writer (its partitions are redelivered from the committed offsets).

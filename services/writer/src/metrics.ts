@@ -1,12 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Prometheus } from '@energy-ingest/service-kit'
+import { Counter, Gauge, Histogram } from 'prom-client'
 
-/** The writer's Prometheus metrics, on a registry of its own (several writers can share a process in tests). */
-export function createMetrics(opts: { processMetrics?: boolean } = {}) {
-  const registry = new Registry()
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
-  const registers = [registry]
+/** The writer's own metrics, on its app's registry (several writers can share a process in tests). */
+export function createMetrics(prometheus: Prometheus) {
+  const registers = [prometheus.registry]
   return {
-    registry,
+    registry: prometheus.registry,
     rowsInserted: new Counter({
       name: 'writer_rows_inserted_total',
       help: 'Readings (or assignments) newly stored',

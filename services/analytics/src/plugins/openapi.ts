@@ -1,6 +1,4 @@
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
-import fp from 'fastify-plugin'
+import type { OpenApiOptions } from '@energy-ingest/service-kit'
 
 const DESCRIPTION = `Analytics over the fleet's telemetry, served from a PostgreSQL read replica.
 
@@ -20,17 +18,14 @@ const DESCRIPTION = `Analytics over the fleet's telemetry, served from a Postgre
   columns and units.
 * Authorization: \`Bearer <API key>\` (ANALYTICS_API_KEYS).`
 
-export default fp(
-  async function openapi(app) {
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.0.3',
-        info: { title: 'Energy analytics', version: '1.0.0', description: DESCRIPTION },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-        security: [{ bearer: [] }],
-      },
-    })
-    await app.register(swaggerUi, { routePrefix: '/docs' })
+/** The analytics service's OpenAPI document: its description and tags. */
+export const openapiOptions: OpenApiOptions = {
+  title: 'Energy analytics',
+  description: DESCRIPTION,
+  tags: {
+    analytics: 'Totals, statistics and efficiency over a window',
+    series: 'The same figures per time bucket',
+    live: "A device's newest reading",
+    export: 'Raw readings as a stream',
   },
-  { name: 'openapi', fastify: '5.x' },
-)
+}

@@ -102,6 +102,7 @@ const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts)
     {
       schema: {
         operationId: 'exportReadings',
+        tags: ['export'],
         summary: 'Raw meter or vehicle readings of a window as CSV or NDJSON (streamed, optionally gzip)',
         description: EXPORT_DESCRIPTION,
         querystring: ExportQuerySchema,

@@ -31,6 +31,8 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
     '/analytics/fleet/summary',
     {
       schema: {
+        operationId: 'getFleetSummary',
+        tags: ['analytics'],
         summary: 'Fleet AC, DC, efficiency, active devices and battery temperature over a window',
         querystring: WindowQuerySchema,
         response: { 200: FleetSummarySchema, ...errorResponses },
@@ -70,6 +72,8 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
     '/analytics/efficiency/alerts',
     {
       schema: {
+        operationId: 'getEfficiencyAlerts',
+        tags: ['analytics'],
         summary: 'Vehicles whose efficiency over the last 24 closed hours is below a threshold, worst first',
         querystring: AlertsQuerySchema,
         response: { 200: AlertsSchema, ...errorResponses },

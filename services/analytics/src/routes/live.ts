@@ -15,6 +15,8 @@ const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/vehicles/:vehicleId/live',
     {
       schema: {
+        operationId: 'getVehicleLive',
+        tags: ['live'],
         summary: "A vehicle's newest reading",
         params: VehicleParamsSchema,
         response: { 200: VehicleLiveSchema, ...errorResponses },
@@ -30,6 +32,8 @@ const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/meters/:meterId/live',
     {
       schema: {
+        operationId: 'getMeterLive',
+        tags: ['live'],
         summary: "A meter's newest reading",
         params: MeterParamsSchema,
         response: { 200: MeterLiveSchema, ...errorResponses },

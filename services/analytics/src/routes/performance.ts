@@ -16,6 +16,8 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now:
     '/analytics/performance/:vehicleId',
     {
       schema: {
+        operationId: 'getVehiclePerformance',
+        tags: ['analytics'],
         summary: 'AC consumed, DC delivered, efficiency and battery temperature of a vehicle over a window',
         params: VehicleParamsSchema,
         querystring: WindowQuerySchema,

@@ -84,6 +84,7 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
     {
       schema: {
         operationId: 'getVehicleSeries',
+        tags: ['series'],
         summary: "A vehicle's AC, DC, efficiency, battery temperature and SoC per time bucket",
         description:
           'Each point equals the aggregate over raw history of its bucket (clipped to the window). AC is counted as in the performance route: the meters assigned to the vehicle, clipped to their assignment intervals.',
@@ -131,6 +132,7 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
     {
       schema: {
         operationId: 'getMeterSeries',
+        tags: ['series'],
         summary: "A meter's AC energy, voltage and readings per time bucket",
         description:
           'Each point equals the aggregate over raw history of its bucket (clipped to the window).',
@@ -178,6 +180,7 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
     {
       schema: {
         operationId: 'getFleetSeries',
+        tags: ['series'],
         summary: 'Fleet AC, DC, efficiency, battery temperature and readings per time bucket',
         description:
           'Whole minutes come from the fleet minute rollups, the partial minutes at both ends of the window from history, as the fleet summary computes them.',

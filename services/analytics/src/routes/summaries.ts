@@ -24,6 +24,8 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
     '/analytics/meters/:meterId',
     {
       schema: {
+        operationId: 'getMeterSummary',
+        tags: ['analytics'],
         summary: "A meter's AC energy, voltage statistics and readings over a window",
         params: MeterParamsSchema,
         querystring: WindowQuerySchema,
@@ -61,6 +63,8 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
     '/analytics/vehicles/:vehicleId',
     {
       schema: {
+        operationId: 'getVehicleSummary',
+        tags: ['analytics'],
         summary: "A vehicle's DC energy, state of charge, battery temperature and readings over a window",
         params: VehicleParamsSchema,
         querystring: WindowQuerySchema,

@@ -208,7 +208,8 @@ describe('analytics API behaviour', () => {
     await beat(env, db)
     const ready = await get('/health/ready', null)
     expect(ready.status).toBe(200)
-    expect(ready.body.replica).toBe(true)
+    const checks = ready.body.checks as { replica: { details: { replica: boolean } } }
+    expect(checks.replica.details.replica).toBe(true)
   })
 
   it('refuses readiness on a primary unless allowed', async () => {
@@ -219,7 +220,7 @@ describe('analytics API behaviour', () => {
     try {
       const res = await onPrimary.inject({ method: 'GET', url: '/health/ready' })
       expect(res.statusCode).toBe(503)
-      expect(res.json().problems).toContain('connected server is not a read replica')
+      expect(res.json().checks.replica.details.problems).toContain('connected server is not a read replica')
     } finally {
       await onPrimary.close()
     }

@@ -75,7 +75,10 @@ describe('readiness with a saturated request pool', () => {
       try {
         const res = await app.inject({ method: 'GET', url: '/health/ready' })
         expect(res.statusCode, res.body).toBe(200)
-        expect(res.json()).toMatchObject({ status: 'ok', replica: true })
+        expect(res.json()).toMatchObject({
+          status: 'ok',
+          checks: { replica: { ok: true, details: { replica: true } } },
+        })
       } finally {
         await release()
       }
@@ -91,7 +94,7 @@ describe('readiness with a saturated request pool', () => {
       try {
         const res = await app.inject({ method: 'GET', url: '/health/ready' })
         expect(res.statusCode).toBe(503)
-        expect(res.json().problems).toEqual(['connected server is not a read replica'])
+        expect(res.json().checks.replica.details.problems).toEqual(['connected server is not a read replica'])
       } finally {
         await release()
       }

@@ -71,9 +71,11 @@ function build(env: Record<string, string> = {}): Promise<App> {
   )
 }
 
+/** The readiness status and the facts of its replica check. */
 const ready = async (app: App) => {
   const res = await app.inject({ method: 'GET', url: '/health/ready' })
-  return { status: res.statusCode, body: res.json() as Record<string, unknown> }
+  const health = res.json() as { checks: { replica?: { details?: Record<string, unknown> } } }
+  return { status: res.statusCode, body: health.checks.replica?.details ?? {} }
 }
 
 beforeAll(async () => {

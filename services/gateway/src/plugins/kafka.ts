@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { Kafka, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs'
-import type { FastifyBaseLogger } from 'fastify'
+import { kafkaLogCreator } from '@energy-ingest/service-kit'
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs'
 
 export interface KafkaOptions {
   brokers: string[]
@@ -31,20 +31,6 @@ declare module 'fastify' {
 
 const PROBE_INTERVAL_MS = 1000
 
-// kafkajs logs every failed connection attempt as an error; the gateway reports the outage itself
-// (one warning per state change, a 503 per refused request), so its lines are one level lower.
-const LEVELS = { [logLevel.ERROR]: 'warn', [logLevel.WARN]: 'info', [logLevel.INFO]: 'debug' } as const
-
-/** kafkajs logs through a pino child, so broker trouble comes out as the same JSON as ours. */
-function pinoLogCreator(log: FastifyBaseLogger) {
-  return () =>
-    ({ namespace, level, log: entry }: LogEntry) => {
-      const { message, timestamp: _ts, ...extra } = entry
-      const method = LEVELS[level as keyof typeof LEVELS] ?? 'debug'
-      log[method]({ namespace, kafka: extra }, message)
-    }
-}
-
 export default fp(
   async function kafka(app, opts: KafkaOptions) {
     const log = app.log.child({ component: 'kafka' })
@@ -56,7 +42,7 @@ export default fp(
       // Bounded retries: a send to a dead broker fails in ~1-2 s (measured on a 2-core machine), so a client gets 503 fast.
       retry: { retries: opts.retries, initialRetryTime: 200, maxRetryTime: 2000 },
       logLevel: logLevel.WARN,
-      logCreator: pinoLogCreator(log),
+      logCreator: kafkaLogCreator(log),
     })
     // Not idempotent, on purpose: kafkajs 2.2.4 rolls a partition's sequence number back when a produce
     // request fails, even when the broker had written it; the next, different batch then reuses that

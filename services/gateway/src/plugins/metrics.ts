@@ -1,14 +1,11 @@
 import fp from 'fastify-plugin'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Histogram } from 'prom-client'
 
 export interface GatewayMetrics {
-  registry: Registry
   /** Readings published and acknowledged, by type. */
   accepted: Counter<'type'>
   /** Readings refused, by type (`unknown` when undetectable) and reason. */
   rejected: Counter<'type' | 'reason'>
-  /** Requests answered with an error, by route and error code. */
-  failedRequests: Counter<'route' | 'code'>
   flushReadings: Histogram
   flushMessages: Histogram
   sendSeconds: Histogram<'result'>
@@ -20,46 +17,38 @@ declare module 'fastify' {
   }
 }
 
-/** One registry per app (not prom-client's global one), so apps built side by side in tests don't clash. */
+/** The gateway's own metrics, on the app's registry (service-kit's `prometheus` plugin). */
 export default fp(
-  async function metrics(app, opts: { processMetrics: boolean }) {
-    const registry = new Registry()
-    if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'gateway_' })
-    const registers = [registry]
+  async function metrics(app) {
+    const registers = [app.prometheus.registry]
+    const name = app.prometheus.name
     app.decorate('metrics', {
-      registry,
       accepted: new Counter({
-        name: 'gateway_readings_accepted_total',
+        name: name('readings_accepted_total'),
         help: 'Readings acknowledged by Kafka',
         labelNames: ['type'],
         registers,
       }),
       rejected: new Counter({
-        name: 'gateway_readings_rejected_total',
+        name: name('readings_rejected_total'),
         help: 'Readings refused (invalid, forbidden, or not acknowledged by Kafka)',
         labelNames: ['type', 'reason'],
         registers,
       }),
-      failedRequests: new Counter({
-        name: 'gateway_requests_failed_total',
-        help: 'Requests answered with an error status',
-        labelNames: ['route', 'code'],
-        registers,
-      }),
       flushReadings: new Histogram({
-        name: 'gateway_kafka_flush_readings',
+        name: name('kafka_flush_readings'),
         help: 'Readings per sendBatch',
         buckets: [1, 5, 20, 100, 500, 2000, 5000, 20000],
         registers,
       }),
       flushMessages: new Histogram({
-        name: 'gateway_kafka_flush_messages',
+        name: name('kafka_flush_messages'),
         help: 'Kafka messages per sendBatch',
         buckets: [1, 5, 12, 24, 50, 100, 500, 2000],
         registers,
       }),
       sendSeconds: new Histogram({
-        name: 'gateway_kafka_send_seconds',
+        name: name('kafka_send_seconds'),
         help: 'Latency of sendBatch until acknowledged (acks=-1)',
         labelNames: ['result'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
@@ -67,5 +56,5 @@ export default fp(
       }),
     })
   },
-  { name: 'metrics', fastify: '5.x' },
+  { name: 'metrics', fastify: '5.x', dependencies: ['prometheus'] },
 )

@@ -1,12 +1,5 @@
-import {
-  AssignmentSchema,
-  ErrorBodySchema,
-  MeterReadingSchema,
-  VehicleReadingSchema,
-} from '@energy-ingest/contracts'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
-import fp from 'fastify-plugin'
+import { AssignmentSchema, MeterReadingSchema, VehicleReadingSchema } from '@energy-ingest/contracts'
+import type { OpenApiOptions } from '@energy-ingest/service-kit'
 
 const DESCRIPTION = `Ingest gateway of the energy telemetry system.
 
@@ -23,30 +16,16 @@ const DESCRIPTION = `Ingest gateway of the energy telemetry system.
   \`base64url(HMAC-SHA256(secret, "<type>:<deviceId>"))\` and may post only for that device; fleet tokens
   may post for any device and are the only ones allowed to post assignments.`
 
-/**
- * The contract schemas are added once by $id (so routes and the OpenAPI document refer to the same
- * definitions), and the document plus its UI are served at /docs.
- */
-export default fp(
-  async function openapi(app, opts: { uiEnabled: boolean }) {
-    for (const schema of [MeterReadingSchema, VehicleReadingSchema, AssignmentSchema, ErrorBodySchema]) {
-      app.addSchema(schema)
-    }
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.0.3',
-        info: { title: 'Energy ingest gateway', version: '1.0.0', description: DESCRIPTION },
-        components: {
-          securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-        },
-        security: [{ bearer: [] }],
-      },
-      refResolver: {
-        buildLocalReference: (json, _baseUri, _fragment, i) =>
-          typeof json.$id === 'string' ? json.$id : `def-${i}`,
-      },
-    })
-    if (opts.uiEnabled) await app.register(swaggerUi, { routePrefix: '/docs' })
-  },
-  { name: 'openapi', fastify: '5.x' },
-)
+/** The gateway's OpenAPI document: its description, tags and the contract schemas it refers to. */
+export function openapiOptions(ui: boolean): OpenApiOptions {
+  return {
+    title: 'Energy ingest gateway',
+    description: DESCRIPTION,
+    tags: {
+      ingest: 'Readings in: one, a batch, or an OCPP payload',
+      fleet: 'Which meter a vehicle charges from',
+    },
+    schemas: [MeterReadingSchema, VehicleReadingSchema, AssignmentSchema],
+    ui,
+  }
+}

@@ -79,7 +79,7 @@ export default fp(
     new Gauge({
       name: 'gateway_kafka_pending_readings',
       help: 'Readings waiting for or in a flush (in a flush until its send settles, even past its deadline)',
-      registers: [metrics.registry],
+      registers: [app.prometheus.registry],
       collect() {
         this.set(batcher.pending)
       },
@@ -87,7 +87,7 @@ export default fp(
     new Gauge({
       name: 'gateway_kafka_sends_in_flight',
       help: 'sendBatch calls not settled yet',
-      registers: [metrics.registry],
+      registers: [app.prometheus.registry],
       collect() {
         this.set(batcher.inFlight)
       },

@@ -2,7 +2,7 @@ import { validateAssignment } from '@energy-ingest/contracts'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { DeviceForbidden, InvalidAssignment, describeIssues, withIssues } from '../errors.js'
-import { AssignmentAcceptedSchema, AssignmentRef, contractValidated, errorResponses } from '../schemas.js'
+import { AssignmentAcceptedSchema, AssignmentRef, errorResponses, handlerValidated } from '../schemas.js'
 
 /** POST /assignments: which meter a vehicle charges from, from when (to when). Fleet tokens only. */
 export default async function assignmentRoutes(fastify: FastifyInstance, opts: { bodyLimitBytes: number }) {
@@ -11,15 +11,15 @@ export default async function assignmentRoutes(fastify: FastifyInstance, opts: {
   app.post(
     '/assignments',
     {
-      ...contractValidated,
       bodyLimit: opts.bodyLimitBytes,
       schema: {
+        operationId: 'postAssignment',
         summary: 'Assign a vehicle to the meter it charges from',
         description:
           'Published to fleet.assignments.v1 and applied by the writer. validTo absent or null: open. ' +
           'Requires a fleet token.',
         tags: ['fleet'],
-        body: AssignmentRef,
+        body: handlerValidated(AssignmentRef),
         response: {
           202: AssignmentAcceptedSchema,
           ...errorResponses(400, 401, 403, 413, 415, 429, 503),

@@ -7,7 +7,7 @@ import { BatchAllRejected, BatchNotArray, BatchTooLarge, DeviceForbidden, withIs
 import { batchBodyLimitBytes, registerBatchParsers } from '../body/batch-parsers.js'
 import { UnreadableItem, type BatchLimits } from '../body/batch-splitter.js'
 import { readingRecord, type OutRecord } from '../publish/pack.js'
-import { BatchAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
+import { BatchAcceptedSchema, ReadingRef, errorResponses, handlerValidated } from '../schemas.js'
 import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
 export interface BatchRouteOptions extends BatchLimits {
@@ -36,9 +36,9 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
   app.post(
     '/ingest/batch',
     {
-      ...contractValidated,
       bodyLimit: batchBodyLimitBytes(opts),
       schema: {
+        operationId: 'ingestBatch',
         summary: 'Ingest a batch of readings',
         description:
           `A JSON array, or application/x-ndjson (one reading per line), of up to ${opts.maxItems} readings ` +
@@ -49,7 +49,7 @@ export default async function batchRoutes(fastify: FastifyInstance, opts: BatchR
           'A device token may only post its own readings (403 otherwise, nothing published).',
         tags: ['ingest'],
         consumes: ['application/json', 'application/x-ndjson'],
-        body: Type.Array(ReadingRef, { maxItems: opts.maxItems }),
+        body: handlerValidated(Type.Array(ReadingRef, { maxItems: opts.maxItems })),
         response: {
           202: BatchAcceptedSchema,
           ...errorResponses(400, 401, 403, 413, 415, 429, 503),

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { DeviceForbidden, InvalidReading, describeIssues, withIssues } from '../errors.js'
 import { readingRecord } from '../publish/pack.js'
-import { IngestAcceptedSchema, ReadingRef, contractValidated, errorResponses } from '../schemas.js'
+import { IngestAcceptedSchema, ReadingRef, errorResponses, handlerValidated } from '../schemas.js'
 import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
 export interface IngestRouteOptions {
@@ -18,15 +18,15 @@ export default async function ingestRoutes(fastify: FastifyInstance, opts: Inges
   app.post(
     '/ingest',
     {
-      ...contractValidated,
       bodyLimit: opts.bodyLimitBytes,
       schema: {
+        operationId: 'ingestReading',
         summary: 'Ingest one reading',
         description:
           'Accepts {"type":"meter","meterId":...} or {"meterId":...} (and the vehicle equivalents). ' +
           'Energies are interval energies: kWh since the previous reading.',
         tags: ['ingest'],
-        body: ReadingRef,
+        body: handlerValidated(ReadingRef),
         response: {
           202: IngestAcceptedSchema,
           ...errorResponses(400, 401, 403, 413, 415, 429, 503),

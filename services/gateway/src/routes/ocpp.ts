@@ -11,7 +11,7 @@ import {
   type OcppVersion,
 } from '../ocpp/meter-values.js'
 import { readingRecord, type OutRecord } from '../publish/pack.js'
-import { contractValidated, errorResponses } from '../schemas.js'
+import { errorResponses, handlerValidated } from '../schemas.js'
 import { readingTimeRules, type ReadingTimeOptions } from '../time-rules.js'
 
 export interface OcppRouteOptions {
@@ -39,9 +39,9 @@ export default async function ocppRoutes(fastify: FastifyInstance, opts: OcppRou
   app.post(
     '/ingest/ocpp/:chargePointId',
     {
-      ...contractValidated,
       bodyLimit: opts.bodyLimitBytes,
       schema: {
+        operationId: 'ingestOcppMeterValues',
         summary: 'Ingest an OCPP MeterValues (1.6, 2.0.1) or TransactionEvent (2.0.1) payload',
         description:
           'The JSON payload (the third element of the OCPP CALL) of a 1.6 `MeterValues.req`, or of a ' +
@@ -52,14 +52,18 @@ export default async function ocppRoutes(fastify: FastifyInstance, opts: OcppRou
           'meter `<chargePointId>:<connectorId|evseId>`; see the gateway README for the mapping. A fleet ' +
           'token, or the device token of meter `<chargePointId>`.',
         tags: ['ingest'],
-        params: Type.Object({ chargePointId: DeviceIdSchema }),
-        headers: Type.Object({
-          'ocpp-version': Type.Union(OCPP_VERSIONS.map((v) => Type.Literal(v))),
-          'ocpp-action': Type.Optional(
-            Type.Union([Type.Literal('MeterValues'), Type.Literal('TransactionEvent')]),
-          ),
-        }),
-        body: Type.Object({}, { additionalProperties: true, description: 'OCPP request payload' }),
+        params: handlerValidated(Type.Object({ chargePointId: DeviceIdSchema })),
+        headers: handlerValidated(
+          Type.Object({
+            'ocpp-version': Type.Union(OCPP_VERSIONS.map((v) => Type.Literal(v))),
+            'ocpp-action': Type.Optional(
+              Type.Union([Type.Literal('MeterValues'), Type.Literal('TransactionEvent')]),
+            ),
+          }),
+        ),
+        body: handlerValidated(
+          Type.Object({}, { additionalProperties: true, description: 'OCPP request payload' }),
+        ),
         response: { 202: OcppAcceptedSchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },

@@ -7,7 +7,7 @@ import { eventually } from '@energy-ingest/testenv'
 import type { Consumer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { readMaxMessageBytes } from '../../src/dead-letters.js'
 import { setupHarness, writerConfig, type Harness } from './helpers.js'
 
@@ -108,7 +108,7 @@ describe('dead letters larger than the DLQ topic takes', () => {
         },
       ],
     })
-    writer = await buildApp(writerConfig(h))
+    writer = await createWriter(writerConfig(h))
     await writer.start()
 
     await eventually(() => stored('AFTER-DLQ'), { timeoutMs: 30_000, message: 'the good reading stored' })

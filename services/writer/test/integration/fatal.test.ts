@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventually, freePort, repoRoot, spawnManaged, type ManagedProcess } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { setupHarness, writerConfig, writerEnv, type Harness } from './helpers.js'
 
 const MAIN = join(repoRoot, 'services/writer/dist/main.js')
@@ -37,7 +37,7 @@ describe('a consumer that will not be restarted', () => {
 
   it('calls onFatal with the error, and the writer is no longer ready', async () => {
     const fatal: Error[] = []
-    writer = await buildApp(writerConfig(h), { onFatal: (err) => void fatal.push(err) })
+    writer = await createWriter(writerConfig(h), { onFatal: (err) => void fatal.push(err) })
     await writer.start()
     await eventually(() => fatal.length > 0, { timeoutMs: 30_000, message: 'onFatal called' })
     expect(fatal).toHaveLength(1)

@@ -3,7 +3,7 @@
 import { eventually } from '@energy-ingest/testenv'
 import { AssignerProtocol } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import {
   PARTITIONS,
   assertStoredExactly,
@@ -55,7 +55,7 @@ describe('two writers in one group', () => {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
     })
     for (let i = 0; i < 2; i++) {
-      const w = await buildApp(config)
+      const w = await createWriter(config)
       writers.push(w)
       await w.start()
     }

@@ -3,7 +3,7 @@
 import { eventually } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { setupHarness, writerConfig, type Harness } from './helpers.js'
 
 const LONG_AGO = new Date('2001-01-01T00:00:00Z')
@@ -28,7 +28,7 @@ describe('writer heartbeat', () => {
 
   it('moves beat_at forward on every tick, and the replica replays it', async () => {
     await h.pool.query('UPDATE writer_heartbeat SET beat_at = $1 WHERE id = 1', [LONG_AGO])
-    writer = await buildApp(writerConfig(h, { WRITER_HEARTBEAT_INTERVAL_MS: '100' }))
+    writer = await createWriter(writerConfig(h, { WRITER_HEARTBEAT_INTERVAL_MS: '100' }))
     await writer.start()
 
     const first = await eventually(

@@ -4,7 +4,7 @@ import { holdTransaction, type HeldTransaction } from '@energy-ingest/db/interna
 import { eventually } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { historyCounts, publishReadings, setupHarness, writerConfig, type Harness } from './helpers.js'
 
 const READINGS = 30
@@ -33,7 +33,7 @@ describe('consumer lag', () => {
   }
 
   it('reports the backlog while the database path is blocked, and 0 once it is stored', async () => {
-    writer = await buildApp(
+    writer = await createWriter(
       writerConfig(h, { CONSUMER_LAG_INTERVAL_MS: '200', KAFKA_SESSION_TIMEOUT_MS: '30000' }),
     )
     const w = writer

@@ -2,7 +2,7 @@
 // comes again and must change nothing.
 import { eventually } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import {
   assertStoredExactly,
   historyCounts,
@@ -31,7 +31,7 @@ describe('failure between the commit and the offset commit', () => {
   it('stores the redelivered batches once', async () => {
     let failures = 0
     let calls = 0
-    writer = await buildApp(writerConfig(h, { KAFKA_MAX_BYTES_PER_PARTITION: '8192' }), {
+    writer = await createWriter(writerConfig(h, { KAFKA_MAX_BYTES_PER_PARTITION: '8192' }), {
       // Every third committed batch "crashes" before its offsets move (up to 6 times).
       afterCommit: () => {
         calls++

@@ -3,7 +3,7 @@
 import { encodeEnvelope, type MeterReading } from '@energy-ingest/contracts'
 import { eventually } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { setupHarness, writerConfig, type Harness } from './helpers.js'
 
 describe('rows refused by PostgreSQL', () => {
@@ -47,7 +47,7 @@ describe('rows refused by PostgreSQL', () => {
           value: encodeEnvelope({ v: 1, type: 'meter', receivedAt, readings: [reading(id)] }),
         })),
       })
-      writer = await buildApp(writerConfig(h))
+      writer = await createWriter(writerConfig(h))
       await writer.start()
       await eventually(
         async () =>

@@ -2,7 +2,7 @@
 // refreshed on a timer. Fixed instants: the writer's clock reads 2024-03-01 12:30 UTC.
 import { eventually } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { setupHarness, writerConfig, type Harness } from './helpers.js'
 
 const NOW = new Date('2024-03-01T12:30:00Z')
@@ -30,7 +30,7 @@ describe('rollup watermark age', () => {
       h.pool.query('UPDATE rollup_watermarks SET closed_before = $2 WHERE kind = $1', [kind, closedBefore])
     await setWatermark('meter', '2024-03-01T10:00:00Z')
     await setWatermark('vehicle', 'infinity')
-    writer = await buildApp(
+    writer = await createWriter(
       writerConfig(h, { ROLLUP_WATERMARK_INTERVAL_MS: '100', ROLLUP_CLOSE_INTERVAL_MS: '3600000' }),
       { now: () => NOW },
     )

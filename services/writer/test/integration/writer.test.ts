@@ -2,7 +2,7 @@ import { encodeEnvelope, type MeterReading, type VehicleReading } from '@energy-
 import { eventually } from '@energy-ingest/testenv'
 import type { Consumer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import {
   closeAllHours,
   expectStoredExactly,
@@ -30,7 +30,7 @@ describe('writer', () => {
   const sent = { meters: [] as MeterReading[], vehicles: [] as VehicleReading[] }
 
   const startWriter = async () => {
-    writer = await buildApp(writerConfig(h))
+    writer = await createWriter(writerConfig(h))
     await writer.start()
     return writer
   }
@@ -134,7 +134,7 @@ describe('writer', () => {
     await writer!.stop()
     // A group that has committed nothing reads every partition from its first offset: the same effect
     // as resetting the offsets of the old group (which kafkajs' admin does slowly), every message again.
-    writer = await buildApp(writerConfig(h, { KAFKA_GROUP_ID: `${h.prefix}energy-writer-replay` }))
+    writer = await createWriter(writerConfig(h, { KAFKA_GROUP_ID: `${h.prefix}energy-writer-replay` }))
     await writer.start()
     const again = writer
     const total = sent.meters.length + sent.vehicles.length
@@ -258,7 +258,7 @@ describe('writer', () => {
       },
       { message: 'ready' },
     )
-    expect(ready).toMatchObject({ status: 'ready' })
+    expect(ready).toMatchObject({ status: 'ok', checks: { consumer: { ok: true }, database: { ok: true } } })
     expect((await fetch(`${writer!.url()}/health/live`)).status).toBe(200)
     const metrics = await (await fetch(`${writer!.url()}/metrics`)).text()
     for (const name of [
