@@ -139,7 +139,7 @@ describe.skipIf('reason' in promtool)(
         }),
         { logger: false },
       )
-      wr = await writer.buildApp(
+      wr = await writer.createWriter(
         writer.loadConfig({
           ...kafka,
           DATABASE_URL: db.url,

@@ -77,7 +77,7 @@ beforeAll(async () => {
     { logger: false, now },
   )
   await gw.ready()
-  wr = await writer.buildApp(
+  wr = await writer.createWriter(
     writer.loadConfig({
       ...kafka,
       DATABASE_URL: db.url,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventually, repoRoot } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { PARTITIONS, setupHarness, writerConfig, type Harness } from './helpers.js'
 
 // A hang detector, not a timing: each tool run starts a JVM, 20-40 s on a loaded 2-core machine.
@@ -73,7 +73,7 @@ describe('npm run kafka (Kafka tools at the broker version, pointed at the stack
   it(
     "describes the writer's consumer group: its member and the partitions it owns",
     async () => {
-      writer = await buildApp(writerConfig(h))
+      writer = await createWriter(writerConfig(h))
       await writer.start()
       const group = `${h.prefix}energy-writer`
       // The member shows up once the writer has joined and been given its partitions.

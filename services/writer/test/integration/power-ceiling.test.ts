@@ -4,7 +4,7 @@
 import type { MeterReading } from '@energy-ingest/contracts'
 import { eventually } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Writer } from '../../src/app.js'
+import { createWriter, type Writer } from '../../src/writer.js'
 import { publishReadings, setupHarness, writerConfig, type Harness } from './helpers.js'
 
 const MIN = 60_000
@@ -48,7 +48,7 @@ describe('the power ceiling setting', () => {
 
   async function runWriter(extra: Record<string, string>, meterId: string) {
     // Both writers share the group: the second one starts at the first one's committed offsets.
-    writer = await buildApp(writerConfig(h, extra), { now: () => new Date(START + 10 * MIN) })
+    writer = await createWriter(writerConfig(h, extra), { now: () => new Date(START + 10 * MIN) })
     await writer.start()
     await publishReadings(h, 'meter', registers(meterId, START), 50, new Date(START + 10 * MIN).toISOString())
     const rows = await stored(meterId)
