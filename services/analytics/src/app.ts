@@ -7,6 +7,7 @@ import errorHandler from './plugins/error-handler.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import pgPool from './plugins/pg.js'
+import baselineRoutes from './routes/baseline.js'
 import exportRoutes from './routes/export.js'
 import fleetRoutes from './routes/fleet.js'
 import healthRoutes from './routes/health.js'
@@ -60,6 +61,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   await app.register(
     async (v1) => {
       await v1.register(auth, { keys: apiKeys(config) })
+      await v1.register(baselineRoutes)
       await v1.register(performanceRoutes, windowOpts)
       await v1.register(summaryRoutes, windowOpts)
       await v1.register(fleetRoutes, {
