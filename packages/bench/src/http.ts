@@ -7,6 +7,15 @@ export interface HttpResponse {
   headers: Record<string, string | string[] | undefined>
 }
 
+export interface Download {
+  status: number
+  bytes: number
+  /** Newline bytes in the body as received (rows + header of an uncompressed CSV). */
+  lines: number
+  ms: number
+  encoding: string | undefined
+}
+
 /** A keep-alive HTTP/1.1 client for loopback load (lighter than fetch on this hot path). */
 export class HttpClient {
   private readonly agent: Agent
@@ -32,6 +41,48 @@ export class HttpClient {
 
   get(path: string, timeoutMs = 30_000): Promise<HttpResponse> {
     return this.send('GET', path, undefined, undefined, timeoutMs)
+  }
+
+  /**
+   * A GET whose body is counted as it arrives, never held: bytes and newlines (rows of a CSV body),
+   * for downloads too large to buffer as a string.
+   */
+  download(path: string, headers: Record<string, string> = {}, timeoutMs = 600_000): Promise<Download> {
+    const t0 = performance.now()
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.base.hostname,
+          port: this.base.port,
+          path,
+          method: 'GET',
+          headers: { ...this.headers, ...headers },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let bytes = 0
+          let lines = 0
+          res.on('data', (c: Buffer) => {
+            bytes += c.length
+            for (let i = c.indexOf(10); i !== -1; i = c.indexOf(10, i + 1)) lines++
+          })
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              bytes,
+              lines,
+              ms: performance.now() - t0,
+              encoding: res.headers['content-encoding'],
+            }),
+          )
+          res.on('error', reject)
+        },
+      )
+      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in ${timeoutMs} ms`)))
+      req.on('error', reject)
+      req.end()
+    })
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 // readings (held back and sent two rounds later, after newer readings of the same meter), and packs
 // register readings into OCPP 1.6 MeterValues.req / 2.0.1 MeterValuesRequest payloads.
 import type { MeterReading } from '@energy-ingest/contracts'
-import { prng } from '@energy-ingest/testenv'
+import { prng } from '@energy-ingest/localstack'
 
 export type OcppVersion = '1.6' | '2.0.1'
 export const OCPP_VERSIONS: readonly OcppVersion[] = ['1.6', '2.0.1']

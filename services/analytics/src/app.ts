@@ -8,6 +8,7 @@ import dashboard from './plugins/dashboard.js'
 import { errorPolicy } from './plugins/error-handler.js'
 import { openapiOptions } from './plugins/openapi.js'
 import pgPool from './plugins/pg.js'
+import baselineRoutes from './routes/baseline.js'
 import { replicaCheck } from './plugins/replica-check.js'
 import exportRoutes from './routes/export.js'
 import fleetRoutes from './routes/fleet.js'
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   await app.register(
     async (v1) => {
       await v1.register(auth, { keys: apiKeys(config) })
+      await v1.register(baselineRoutes)
       await v1.register(performanceRoutes, windowOpts)
       await v1.register(summaryRoutes, windowOpts)
       await v1.register(fleetRoutes, {
