@@ -199,6 +199,10 @@ export async function chaosBench(args: Args): Promise<BenchResult> {
   const dataDir = dirname(envFile)
   try {
     const target = readStackEnv(envFile)
+    // A running stack says what it runs: the title reports its brokers and writers, not the flags'.
+    const shape = own
+      ? { brokers, writers }
+      : { brokers: target.brokers?.length ?? brokers, writers: target.writerUrls?.length ?? writers }
     const db = new pg.Pool({ connectionString: target.primaryUrl, max: 2 })
     db.on('error', () => undefined) // the primary is restarted on purpose
     const analytics = new HttpClient(
@@ -243,7 +247,7 @@ export async function chaosBench(args: Args): Promise<BenchResult> {
     const duplicated = table.reduce((sum, r) => sum + r.duplicated, 0)
     return {
       bench: 'chaos',
-      params: { durationS, brokers, writers, partitions, faults: keys, stack: args.bool('stack') },
+      params: { durationS, ...shape, partitions, faults: keys, stack: args.bool('stack') },
       figures: {
         faults: table,
         accepted: stream.accepted.length,
@@ -253,7 +257,7 @@ export async function chaosBench(args: Args): Promise<BenchResult> {
       },
       tables: [
         {
-          title: `faults under a stream of readings (${brokers} broker(s), ${writers} writer(s); ${durationS} s after each recovery)`,
+          title: `faults under a stream of readings (${shape.brokers} broker(s), ${shape.writers} writer(s); ${durationS} s after each recovery)`,
           columns: [
             'fault',
             'ready again s',
