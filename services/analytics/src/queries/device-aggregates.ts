@@ -1,11 +1,13 @@
-// The per-device window answers (performance, meter and vehicle summaries), each ONE statement: frame
-// (device-window.ts), aggregates over rollup and history parts (parts.ts) and assignments. Values stay
-// `numeric` until the edge, so sums are exact.
+// Per-device aggregates over a window, combined from rollup and history parts (see window.ts). One
+// SQL statement per call: a UNION ALL of index range scans, one group of three per (device, range),
+// aggregated at the end. Values stay `numeric` until the edge, so sums are exact.
 import type pg from 'pg'
-import { meterVehicleIdsSql, vehicleMeterRangesSql } from './assignments.js'
-import { deviceStatement, frameColumns, type Frame } from './device-window.js'
-import { aggregateColumns, hourRuns, oneRange, Params, partsSql } from './parts.js'
-import type { Range } from './window.js'
+import { planParams, planWindow, type Range } from './window.js'
+
+export interface DeviceRange {
+  deviceId: string
+  range: Range
+}
 
 export interface MeterAggregate {
   readings: number
@@ -35,88 +37,132 @@ export interface VehicleAggregate {
   lastTs: Date | null
 }
 
-type Row = Frame & Record<string, unknown>
+function partsSql(k: number, block: (p: (i: number) => string) => string): string {
+  const blocks: string[] = []
+  for (let i = 0; i < k; i++) blocks.push(block((n) => `$${i * 7 + n}`))
+  return blocks.join('\nUNION ALL\n')
+}
 
-export function meterAggregateOf(r: Row, x = ''): MeterAggregate {
+const FLAGS = `('reset' = ANY (energy_flags))::int, ('placeholder' = ANY (energy_flags))::int,
+         ('suspect' = ANY (energy_flags))::int`
+
+const meterBlock = (p: (i: number) => string) => `
+  SELECT readings::bigint AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
+         voltage_max AS vmax, first_ts, last_ts, energy_resets AS fr, energy_placeholders AS fp,
+         energy_suspects AS fs
+    FROM meter_hourly WHERE meter_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
+    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
+    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+
+const vehicleBlock = (p: (i: number) => string) => `
+  SELECT readings::bigint AS n, kwh_delivered_dc_sum AS kwh, battery_temp_sum AS tsum, battery_temp_min AS tmin,
+         battery_temp_max AS tmax, soc_min AS smin, soc_max AS smax, first_ts, first_soc, last_ts, last_soc
+    FROM vehicle_hourly WHERE vehicle_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
+    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+  UNION ALL
+  SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
+    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+
+const sqlCache = new Map<string, string>()
+
+export function meterAggregateSql(k: number): string {
+  const key = `meter:${k}`
+  let sql = sqlCache.get(key)
+  if (sql === undefined) {
+    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
+       sum(vsum)::text AS voltage_sum, min(vmin)::text AS voltage_min, max(vmax)::text AS voltage_max,
+       min(first_ts) AS first_ts, max(last_ts) AS last_ts, COALESCE(sum(fr), 0)::int AS resets,
+       COALESCE(sum(fp), 0)::int AS placeholders, COALESCE(sum(fs), 0)::int AS suspects
+  FROM (${partsSql(k, meterBlock)}) parts`
+    sqlCache.set(key, sql)
+  }
+  return sql
+}
+
+export function vehicleAggregateSql(k: number): string {
+  const key = `vehicle:${k}`
+  let sql = sqlCache.get(key)
+  if (sql === undefined) {
+    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
+       sum(tsum)::text AS temp_sum, min(tmin)::text AS temp_min, max(tmax)::text AS temp_max,
+       min(smin)::text AS soc_min, max(smax)::text AS soc_max,
+       ((array_agg(first_soc ORDER BY first_ts))[1])::text AS first_soc,
+       ((array_agg(last_soc ORDER BY last_ts DESC))[1])::text AS last_soc,
+       min(first_ts) AS first_ts, max(last_ts) AS last_ts
+  FROM (${partsSql(k, vehicleBlock)}) parts`
+    sqlCache.set(key, sql)
+  }
+  return sql
+}
+
+function params(ranges: DeviceRange[], closedBefore: number): unknown[] {
+  return ranges.flatMap(({ deviceId, range }) => [deviceId, ...planParams(planWindow(range, closedBefore))])
+}
+
+/** Meter aggregate over one or more (meter, range) pairs, e.g. a vehicle's assignments. */
+export async function meterAggregate(
+  client: pg.ClientBase,
+  ranges: DeviceRange[],
+  closedBefore: number,
+): Promise<MeterAggregate> {
+  if (ranges.length === 0) {
+    return {
+      readings: 0,
+      kwh: '0',
+      voltageSum: null,
+      voltageMin: null,
+      voltageMax: null,
+      firstTs: null,
+      lastTs: null,
+      resets: 0,
+      placeholders: 0,
+      suspects: 0,
+    }
+  }
+  const { rows } = await client.query(meterAggregateSql(ranges.length), params(ranges, closedBefore))
+  const r = rows[0] as Record<string, unknown>
   return {
-    readings: r[`${x}readings`] as number,
-    kwh: r[`${x}kwh`] as string,
-    voltageSum: r[`${x}vsum`] as string | null,
-    voltageMin: r[`${x}vmin`] as string | null,
-    voltageMax: r[`${x}vmax`] as string | null,
-    firstTs: r[`${x}first_ts`] as Date | null,
-    lastTs: r[`${x}last_ts`] as Date | null,
-    resets: r[`${x}resets`] as number,
-    placeholders: r[`${x}placeholders`] as number,
-    suspects: r[`${x}suspects`] as number,
+    readings: r.readings as number,
+    kwh: r.kwh as string,
+    voltageSum: r.voltage_sum as string | null,
+    voltageMin: r.voltage_min as string | null,
+    voltageMax: r.voltage_max as string | null,
+    firstTs: r.first_ts as Date | null,
+    lastTs: r.last_ts as Date | null,
+    resets: r.resets as number,
+    placeholders: r.placeholders as number,
+    suspects: r.suspects as number,
   }
 }
 
-export function vehicleAggregateOf(r: Row, x = ''): VehicleAggregate {
-  return {
-    readings: r[`${x}readings`] as number,
-    kwh: r[`${x}kwh`] as string,
-    tempSum: r[`${x}tsum`] as string | null,
-    tempMin: r[`${x}tmin`] as string | null,
-    tempMax: r[`${x}tmax`] as string | null,
-    socMin: r[`${x}smin`] as string | null,
-    socMax: r[`${x}smax`] as string | null,
-    firstSoc: r[`${x}first_soc`] as string | null,
-    lastSoc: r[`${x}last_soc`] as string | null,
-    firstTs: r[`${x}first_ts`] as Date | null,
-    lastTs: r[`${x}last_ts`] as Date | null,
-  }
-}
-
-/** A vehicle's DC aggregate and the AC aggregate of the meters assigned to it, in one statement. */
-export function performanceStatement(vehicleId: string, window: Range) {
-  const p = new Params()
-  const frame = frameColumns('vehicle', vehicleId, p)
-  const [v, from, to] = [p.add(vehicleId), p.add(window.from), p.add(window.to)]
-  const runs = hourRuns(window)
-  const text = `WITH meter_ranges AS (${vehicleMeterRangesSql(v, from, to)})
-SELECT ${frame}, ARRAY(SELECT id FROM meter_ranges) AS meter_ids, vagg.*, magg.*
-  FROM (SELECT ${aggregateColumns('vehicle', 'v_')}
-          FROM (${partsSql('vehicle', oneRange(p, vehicleId, window), window, runs, p)}) p) vagg,
-       (SELECT ${aggregateColumns('meter', 'm_')}
-          FROM (${partsSql('meter', 'meter_ranges r', window, runs, p)}) p) magg`
-  return { text, values: p.values }
-}
-
-export async function performanceOf(pool: pg.Pool, vehicleId: string, window: Range) {
-  const { rows, asOf } = await deviceStatement<Row>(
-    pool,
-    'vehicle',
-    vehicleId,
-    performanceStatement(vehicleId, window),
+export async function vehicleAggregate(
+  client: pg.ClientBase,
+  vehicleId: string,
+  range: Range,
+  closedBefore: number,
+): Promise<VehicleAggregate> {
+  const { rows } = await client.query(
+    vehicleAggregateSql(1),
+    params([{ deviceId: vehicleId, range }], closedBefore),
   )
-  const r = rows[0]!
+  const r = rows[0] as Record<string, unknown>
   return {
-    asOf,
-    meterIds: r.meter_ids as string[] | null,
-    vehicle: vehicleAggregateOf(r, 'v_'),
-    meter: meterAggregateOf(r, 'm_'),
+    readings: r.readings as number,
+    kwh: r.kwh as string,
+    tempSum: r.temp_sum as string | null,
+    tempMin: r.temp_min as string | null,
+    tempMax: r.temp_max as string | null,
+    socMin: r.soc_min as string | null,
+    socMax: r.soc_max as string | null,
+    firstSoc: r.first_soc as string | null,
+    lastSoc: r.last_soc as string | null,
+    firstTs: r.first_ts as Date | null,
+    lastTs: r.last_ts as Date | null,
   }
-}
-
-export async function meterSummaryOf(pool: pg.Pool, meterId: string, window: Range) {
-  const p = new Params()
-  const frame = frameColumns('meter', meterId, p)
-  const [m, from, to] = [p.add(meterId), p.add(window.from), p.add(window.to)]
-  const text = `SELECT ${frame}, ARRAY(${meterVehicleIdsSql(m, from, to)}) AS vehicle_ids, magg.*
-  FROM (SELECT ${aggregateColumns('meter')}
-          FROM (${partsSql('meter', oneRange(p, meterId, window), window, hourRuns(window), p)}) p) magg`
-  const { rows, asOf } = await deviceStatement<Row>(pool, 'meter', meterId, { text, values: p.values })
-  const r = rows[0]!
-  return { asOf, vehicleIds: r.vehicle_ids as string[], meter: meterAggregateOf(r) }
-}
-
-export async function vehicleSummaryOf(pool: pg.Pool, vehicleId: string, window: Range) {
-  const p = new Params()
-  const frame = frameColumns('vehicle', vehicleId, p)
-  const text = `SELECT ${frame}, vagg.*
-  FROM (SELECT ${aggregateColumns('vehicle')}
-          FROM (${partsSql('vehicle', oneRange(p, vehicleId, window), window, hourRuns(window), p)}) p) vagg`
-  const { rows, asOf } = await deviceStatement<Row>(pool, 'vehicle', vehicleId, { text, values: p.values })
-  return { asOf, vehicle: vehicleAggregateOf(rows[0]!) }
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { meterIdsOf } from '../queries/assignments.js'
-import { performanceOf } from '../queries/device-aggregates.js'
-import { windowFields } from '../queries/device-window.js'
+import { vehicleMeterRanges } from '../queries/assignments.js'
+import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
 import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
 
@@ -27,19 +27,22 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now:
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-      const { asOf, meterIds, vehicle, meter } = await performanceOf(app.replica, vehicleId, window)
-      const ac = Number(meter.kwh)
-      const dc = Number(vehicle.kwh)
-      return {
-        vehicleId,
-        meterIds: meterIdsOf(meterIds),
-        totalAcConsumed: ac,
-        totalDcDelivered: dc,
-        efficiencyRatio: ratio(dc, ac),
-        avgBatteryTemp: vehicle.readings > 0 ? Number(vehicle.tempSum) / vehicle.readings : null,
-        readings: { vehicle: vehicle.readings, meter: meter.readings },
-        ...windowFields(window, asOf),
-      }
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
+        const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
+        const meterRanges = await vehicleMeterRanges(client, vehicleId, window)
+        const meter = await meterAggregate(client, meterRanges, state.closedBefore.meter)
+        const ac = Number(meter.kwh)
+        const dc = Number(vehicle.kwh)
+        return {
+          vehicleId,
+          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+          totalAcConsumed: ac,
+          totalDcDelivered: dc,
+          efficiencyRatio: ratio(dc, ac),
+          avgBatteryTemp: vehicle.readings > 0 ? Number(vehicle.tempSum) / vehicle.readings : null,
+          readings: { vehicle: vehicle.readings, meter: meter.readings },
+        }
+      })
     },
   )
 }

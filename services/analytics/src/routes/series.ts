@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BadRequest, BadWindow } from '../errors.js'
-import { meterIdsOf } from '../queries/assignments.js'
-import { windowFields } from '../queries/device-window.js'
-import { fleetSeriesOf, meterSeriesOf, vehicleSeriesOf } from '../queries/series.js'
+import { vehicleMeterRanges } from '../queries/assignments.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
+import { fleetSeries, meterSeries, vehicleSeries } from '../queries/series.js'
+import { inSnapshot } from '../queries/snapshot.js'
 import type { Range } from '../queries/window.js'
 import { errorResponses, MeterParamsSchema, VehicleParamsSchema } from '../schemas.js'
 import {
@@ -96,35 +97,33 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
       const { vehicleId } = req.params
       const series = resolveSeries(req.query, opts)
       const { bucket, tz, pointTimes, starts } = frame(series)
-      const {
-        asOf,
-        meterIds,
-        vehicle: v,
-        meter: m,
-      } = await vehicleSeriesOf(app.replica, vehicleId, series.window, starts)
-      return {
-        vehicleId,
-        meterIds: meterIdsOf(meterIds),
-        bucket,
-        tz,
-        points: pointTimes.map((times, i) => {
-          const vb = v.get(i)
-          const mb = m.get(i)
-          const dc = Number(vb?.kwh ?? 0)
-          const ac = Number(mb?.kwh ?? 0)
-          const n = vb?.readings ?? 0
-          return {
-            ...times,
-            totalAcConsumed: ac,
-            totalDcDelivered: dc,
-            efficiencyRatio: ratio(dc, ac),
-            batteryTemp: { avg: n > 0 ? Number(vb!.tempSum) / n : null, max: num(vb?.tempMax) },
-            soc: { first: num(vb?.firstSoc), last: num(vb?.lastSoc) },
-            readings: { vehicle: n, meter: mb?.readings ?? 0 },
-          }
-        }),
-        ...windowFields(series.window, asOf),
-      }
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, series.window, async (client, state) => {
+        const v = await vehicleSeries(client, vehicleId, series.window, starts, state.closedBefore.vehicle)
+        const meterRanges = await vehicleMeterRanges(client, vehicleId, series.window)
+        const m = await meterSeries(client, meterRanges, starts, state.closedBefore.meter)
+        return {
+          vehicleId,
+          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+          bucket,
+          tz,
+          points: pointTimes.map((times, i) => {
+            const vb = v.get(i)
+            const mb = m.get(i)
+            const dc = Number(vb?.kwh ?? 0)
+            const ac = Number(mb?.kwh ?? 0)
+            const n = vb?.readings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: ac,
+              totalDcDelivered: dc,
+              efficiencyRatio: ratio(dc, ac),
+              batteryTemp: { avg: n > 0 ? Number(vb!.tempSum) / n : null, max: num(vb?.tempMax) },
+              soc: { first: num(vb?.firstSoc), last: num(vb?.lastSoc) },
+              readings: { vehicle: n, meter: mb?.readings ?? 0 },
+            }
+          }),
+        }
+      })
     },
   )
 
@@ -146,27 +145,33 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
       const { meterId } = req.params
       const series = resolveSeries(req.query, opts)
       const { bucket, tz, pointTimes, starts } = frame(series)
-      const { asOf, meter: m } = await meterSeriesOf(app.replica, meterId, series.window, starts)
-      return {
-        meterId,
-        bucket,
-        tz,
-        points: pointTimes.map((times, i) => {
-          const mb = m.get(i)
-          const n = mb?.readings ?? 0
-          return {
-            ...times,
-            totalAcConsumed: Number(mb?.kwh ?? 0),
-            voltage: {
-              avg: n > 0 ? Number(mb!.voltageSum) / n : null,
-              min: num(mb?.voltageMin),
-              max: num(mb?.voltageMax),
-            },
-            readings: n,
-          }
-        }),
-        ...windowFields(series.window, asOf),
-      }
+      return deviceWindowAnswer(app.replica, 'meter', meterId, series.window, async (client, state) => {
+        const m = await meterSeries(
+          client,
+          [{ deviceId: meterId, range: series.window }],
+          starts,
+          state.closedBefore.meter,
+        )
+        return {
+          meterId,
+          bucket,
+          tz,
+          points: pointTimes.map((times, i) => {
+            const mb = m.get(i)
+            const n = mb?.readings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: Number(mb?.kwh ?? 0),
+              voltage: {
+                avg: n > 0 ? Number(mb!.voltageSum) / n : null,
+                min: num(mb?.voltageMin),
+                max: num(mb?.voltageMax),
+              },
+              readings: n,
+            }
+          }),
+        }
+      })
     },
   )
 
@@ -186,28 +191,30 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
     async (req) => {
       const series = resolveSeries(req.query, opts)
       const { bucket, tz, pointTimes, starts } = frame(series)
-      const { asOf, buckets: f } = await fleetSeriesOf(app.replica, series.window, starts)
-      return {
-        bucket,
-        tz,
-        windowStart: series.window.from.toISOString(),
-        windowEnd: series.window.to.toISOString(),
-        asOf: asOf.toISOString(),
-        points: pointTimes.map((times, i) => {
-          const fb = f.get(i)
-          const ac = Number(fb?.ac ?? 0)
-          const dc = Number(fb?.dc ?? 0)
-          const vn = fb?.vehicleReadings ?? 0
-          return {
-            ...times,
-            totalAcConsumed: ac,
-            totalDcDelivered: dc,
-            efficiencyRatio: ratio(dc, ac),
-            avgBatteryTemp: vn > 0 ? Number(fb!.tempSum) / vn : null,
-            readings: { meter: fb?.meterReadings ?? 0, vehicle: vn },
-          }
-        }),
-      }
+      return inSnapshot(app.replica, async (client, state) => {
+        const f = await fleetSeries(client, series.window, starts)
+        return {
+          bucket,
+          tz,
+          windowStart: series.window.from.toISOString(),
+          windowEnd: series.window.to.toISOString(),
+          asOf: state.asOf.toISOString(),
+          points: pointTimes.map((times, i) => {
+            const fb = f.get(i)
+            const ac = Number(fb?.ac ?? 0)
+            const dc = Number(fb?.dc ?? 0)
+            const vn = fb?.vehicleReadings ?? 0
+            return {
+              ...times,
+              totalAcConsumed: ac,
+              totalDcDelivered: dc,
+              efficiencyRatio: ratio(dc, ac),
+              avgBatteryTemp: vn > 0 ? Number(fb!.tempSum) / vn : null,
+              readings: { meter: fb?.meterReadings ?? 0, vehicle: vn },
+            }
+          }),
+        }
+      })
     },
   )
 }

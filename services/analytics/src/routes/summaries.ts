@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { meterSummaryOf, vehicleSummaryOf } from '../queries/device-aggregates.js'
-import { windowFields } from '../queries/device-window.js'
+import { meterVehicleIds } from '../queries/assignments.js'
+import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
+import { deviceWindowAnswer } from '../queries/device-window.js'
 import {
   MeterParamsSchema,
   MeterSummarySchema,
@@ -34,22 +35,27 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
     async (req) => {
       const { meterId } = req.params
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-      const { asOf, vehicleIds, meter: m } = await meterSummaryOf(app.replica, meterId, window)
-      return {
-        meterId,
-        totalAcConsumed: Number(m.kwh),
-        voltage: {
-          avg: m.readings > 0 ? Number(m.voltageSum) / m.readings : null,
-          min: num(m.voltageMin),
-          max: num(m.voltageMax),
-        },
-        readings: m.readings,
-        firstReadingAt: iso(m.firstTs),
-        lastReadingAt: iso(m.lastTs),
-        energyFlags: { resets: m.resets, placeholders: m.placeholders, suspects: m.suspects },
-        vehicleIds,
-        ...windowFields(window, asOf),
-      }
+      return deviceWindowAnswer(app.replica, 'meter', meterId, window, async (client, state) => {
+        const m = await meterAggregate(
+          client,
+          [{ deviceId: meterId, range: window }],
+          state.closedBefore.meter,
+        )
+        return {
+          meterId,
+          totalAcConsumed: Number(m.kwh),
+          voltage: {
+            avg: m.readings > 0 ? Number(m.voltageSum) / m.readings : null,
+            min: num(m.voltageMin),
+            max: num(m.voltageMax),
+          },
+          readings: m.readings,
+          firstReadingAt: iso(m.firstTs),
+          lastReadingAt: iso(m.lastTs),
+          energyFlags: { resets: m.resets, placeholders: m.placeholders, suspects: m.suspects },
+          vehicleIds: await meterVehicleIds(client, meterId, window),
+        }
+      })
     },
   )
 
@@ -68,21 +74,22 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-      const { asOf, vehicle: v } = await vehicleSummaryOf(app.replica, vehicleId, window)
-      return {
-        vehicleId,
-        totalDcDelivered: Number(v.kwh),
-        soc: { first: num(v.firstSoc), last: num(v.lastSoc), min: num(v.socMin), max: num(v.socMax) },
-        batteryTemp: {
-          avg: v.readings > 0 ? Number(v.tempSum) / v.readings : null,
-          min: num(v.tempMin),
-          max: num(v.tempMax),
-        },
-        readings: v.readings,
-        firstReadingAt: iso(v.firstTs),
-        lastReadingAt: iso(v.lastTs),
-        ...windowFields(window, asOf),
-      }
+      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
+        const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
+        return {
+          vehicleId,
+          totalDcDelivered: Number(v.kwh),
+          soc: { first: num(v.firstSoc), last: num(v.lastSoc), min: num(v.socMin), max: num(v.socMax) },
+          batteryTemp: {
+            avg: v.readings > 0 ? Number(v.tempSum) / v.readings : null,
+            min: num(v.tempMin),
+            max: num(v.tempMax),
+          },
+          readings: v.readings,
+          firstReadingAt: iso(v.firstTs),
+          lastReadingAt: iso(v.lastTs),
+        }
+      })
     },
   )
 }
