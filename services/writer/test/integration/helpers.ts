@@ -14,6 +14,7 @@ import {
   closeAllHours as closeAllHoursWith,
   createTestDatabase,
   createTopics,
+  eventually,
   expectStoredExactly,
   prng,
   rollupDifferences,
@@ -81,17 +82,28 @@ async function createTopicWithConfig(brokers: string[], topic: string, config: R
   const admin = new Kafka({ clientId: 'writer-test-admin', brokers, logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: PARTITIONS,
-          replicationFactor: 1,
-          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    })
+    // Retried until every partition has a leader: a broker busy with other files' topics can answer
+    // the creation's metadata request with "does not host this topic-partition" for a moment.
+    await eventually(
+      async () => {
+        if (!(await admin.listTopics()).includes(topic)) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic,
+                numPartitions: PARTITIONS,
+                replicationFactor: 1,
+                configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+              },
+            ],
+          })
+        }
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics: [topic] })
+        return meta[0]?.partitions.length === PARTITIONS && meta[0].partitions.every((p) => p.leader >= 0)
+      },
+      { timeoutMs: 60_000, intervalMs: 200, message: `topic ${topic}` },
+    )
   } finally {
     await admin.disconnect()
   }
