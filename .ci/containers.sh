@@ -28,7 +28,7 @@ banner() {
 # One line for .ci/run to repeat at the end of the log.
 REPORT=$ROOT/.cache/containers-part.txt
 report() { mkdir -p "$(dirname "$REPORT")" 2>/dev/null && echo "$*" >"$REPORT" || true; }
-rm -f "$REPORT" 2>/dev/null || true
+rm -f "$REPORT" "$ROOT/.cache/test-results-containers.json" 2>/dev/null || true
 skip_all() {
   banner "CONTAINERS PART SKIPPED: $1" \
     "Not proven by this run: the TESTENV=containers integration suite and the" \

@@ -73,13 +73,27 @@ const turbo = (args) =>
   })
 
 const resultsFile = join(root, '.cache', 'test-results.json')
+/** The TESTENV=containers suite's report (.ci/containers.sh), counted in the summary when present. */
+const containersResultsFile = join(root, '.cache', 'test-results-containers.json')
 
-/** One plain closing line ("tests: N passed, N failed, N skipped") from vitest's JSON report. */
+/**
+ * One plain closing line ("tests: N passed, N failed, N skipped") from vitest's JSON reports: the local
+ * suite's, plus the containers suite's when CI ran it, so that a failure in either shows in the line.
+ */
 function printSummary() {
-  if (!existsSync(resultsFile)) return
-  const r = JSON.parse(readFileSync(resultsFile, 'utf8'))
-  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
-  process.stdout.write(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped\n`)
+  const reports = [resultsFile, containersResultsFile].filter((f) => existsSync(f))
+  if (reports.length === 0) return
+  const total = { passed: 0, failed: 0, skipped: 0 }
+  for (const file of reports) {
+    const r = JSON.parse(readFileSync(file, 'utf8'))
+    total.passed += r.numPassedTests ?? 0
+    total.failed += r.numFailedTests ?? 0
+    total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
+  }
+  const parts = reports.length > 1 ? ' (local and containers suites)' : ''
+  process.stdout.write(
+    `tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${parts}\n`,
+  )
 }
 
 const [command = 'test', ...rest] = process.argv.slice(2)
