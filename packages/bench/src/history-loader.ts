@@ -206,10 +206,10 @@ export class HistoryLoader {
       progress('  VACUUM ANALYZE (index-only scans and planner statistics, as autovacuum would leave them)…')
       await Promise.all([
         this.meterClient.query(
-          'VACUUM (ANALYZE) meter_history, meter_hourly, meter_live, meter_fleet_minutely',
+          'VACUUM (ANALYZE) meter_history, meter_hourly, meter_live, meter_fleet_minutely, meter_fleet_hourly',
         ),
         this.vehicleClient.query(
-          'VACUUM (ANALYZE) vehicle_history, vehicle_hourly, vehicle_live, vehicle_fleet_minutely, vehicle_meter_assignments',
+          'VACUUM (ANALYZE) vehicle_history, vehicle_hourly, vehicle_live, vehicle_fleet_minutely, vehicle_fleet_hourly, vehicle_meter_assignments',
         ),
       ])
     } else {

@@ -116,7 +116,9 @@ const median = (xs: number[]) => {
 }
 
 async function truncate(client: pg.Client) {
-  await client.query('TRUNCATE vehicle_history, vehicle_hourly, vehicle_live, vehicle_fleet_minutely')
+  await client.query(
+    'TRUNCATE vehicle_history, vehicle_hourly, vehicle_live, vehicle_fleet_minutely, vehicle_fleet_hourly',
+  )
   await client.query('CHECKPOINT')
 }
 

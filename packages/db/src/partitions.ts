@@ -174,6 +174,8 @@ export async function dropExpired(
     }
     await client.query('DELETE FROM meter_fleet_minutely WHERE minute < $1', [cutoff])
     await client.query('DELETE FROM vehicle_fleet_minutely WHERE minute < $1', [cutoff])
+    await client.query('DELETE FROM meter_fleet_hourly WHERE hour < $1', [cutoff])
+    await client.query('DELETE FROM vehicle_fleet_hourly WHERE hour < $1', [cutoff])
     return dropped
   } finally {
     await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCKS.retention]).catch(() => {})

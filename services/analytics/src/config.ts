@@ -67,7 +67,7 @@ export const ConfigSchema = Type.Object({
   ANALYTICS_ALERTS_CACHE_MS: Int(
     30_000,
     0,
-    'How long one computation of the efficiency alerts (closed hours only) is shared; 0 = every request',
+    'How often the efficiency alerts check which closed hours changed (and read only those); 0 = every request',
   ),
   ANALYTICS_SERIES_MAX_POINTS: Int(2_000, 1, 'Most points one time-series answer may hold', 100_000),
   ANALYTICS_EXPORT_MAX_DAYS: Int(31, 1, 'Longest window of one /v1/export/readings request', 366),

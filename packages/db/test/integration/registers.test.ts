@@ -34,6 +34,13 @@ const HOURLY_DIFF = DIFF(
    FROM meter_hourly WHERE hour < (SELECT closed_before FROM rollup_watermarks WHERE kind = 'meter')`,
 )
 
+/** Fleet hours (summed over shards) equal history, register corrections included. */
+const FLEET_HOURS_DIFF = DIFF(
+  `SELECT date_trunc('hour', ts, 'UTC'), count(*)::bigint, sum(kwh_consumed_ac) FROM meter_history GROUP BY 1`,
+  `SELECT hour, sum(readings)::bigint, sum(kwh_consumed_ac_sum) FROM meter_fleet_hourly GROUP BY 1
+   HAVING sum(readings) > 0`,
+)
+
 /** Fleet minutes (summed over shards) equal history. */
 const FLEET_DIFF = DIFF(
   `SELECT date_trunc('minute', ts, 'UTC'), count(*)::bigint, sum(kwh_consumed_ac) FROM meter_history GROUP BY 1`,
@@ -103,6 +110,7 @@ describe('register meters', () => {
   async function expectRollupsEqualHistory() {
     expect((await pool.query(HOURLY_DIFF)).rows[0].n).toBe('0')
     expect((await pool.query(FLEET_DIFF)).rows[0].n).toBe('0')
+    expect((await pool.query(FLEET_HOURS_DIFF)).rows[0].n).toBe('0')
   }
 
   const reg = (meterId: string, ms: number, energyRegisterKwh: number, voltage = 230): MeterRow => ({

@@ -115,6 +115,10 @@ describe('retention', () => {
       '2020-05-01T00:00:00Z',
     ])
     expect(fleet.rows[0]).toEqual({ n: 0 })
+    const fleetHours = await pool.query(`SELECT count(*)::int AS n FROM meter_fleet_hourly WHERE hour < $1`, [
+      '2020-05-01T00:00:00Z',
+    ])
+    expect(fleetHours.rows[0]).toEqual({ n: 0 })
   })
 
   it('finishes a detach left pending and drops a month detached but not dropped', async () => {

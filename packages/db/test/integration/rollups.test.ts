@@ -35,6 +35,34 @@ const VEHICLE_DIFF = DIFF(
    FROM vehicle_hourly WHERE hour < (SELECT closed_before FROM rollup_watermarks WHERE kind = 'vehicle')`,
 )
 
+/** Fleet hours per shard equal the sums of that shard's fleet minutes (the trigger of 0015). */
+const FLEET_HOURS_DIFF = (kind: 'meter' | 'vehicle', sums: string) =>
+  DIFF(
+    `SELECT date_trunc('hour', minute, 'UTC'), shard, sum(readings)::bigint, ${sums
+      .split(',')
+      .map((c) => `sum(${c.trim()})`)
+      .join(', ')} FROM ${kind}_fleet_minutely GROUP BY 1, 2`,
+    `SELECT hour, shard, readings, ${sums} FROM ${kind}_fleet_hourly`,
+  )
+/** Fleet hours summed over shards equal history. */
+const FLEET_HISTORY_DIFF = (kind: 'meter' | 'vehicle', columns: string, sums: string) =>
+  DIFF(
+    `SELECT date_trunc('hour', ts, 'UTC'), count(*)::bigint, ${columns
+      .split(',')
+      .map((c) => `sum(${c.trim()})`)
+      .join(', ')} FROM ${kind}_history GROUP BY 1`,
+    `SELECT hour, sum(readings)::bigint, ${sums
+      .split(',')
+      .map((c) => `sum(${c.trim()})`)
+      .join(', ')} FROM ${kind}_fleet_hourly GROUP BY 1`,
+  )
+const FLEET_CHECKS = [
+  FLEET_HOURS_DIFF('meter', 'kwh_consumed_ac_sum'),
+  FLEET_HOURS_DIFF('vehicle', 'kwh_delivered_dc_sum, battery_temp_sum'),
+  FLEET_HISTORY_DIFF('meter', 'kwh_consumed_ac', 'kwh_consumed_ac_sum'),
+  FLEET_HISTORY_DIFF('vehicle', 'kwh_delivered_dc, battery_temp', 'kwh_delivered_dc_sum, battery_temp_sum'),
+]
+
 describe('rollups', () => {
   let db: TestDatabase
   let pool: pg.Pool
@@ -133,6 +161,12 @@ describe('rollups', () => {
         },
       ])
       expect((await client.query(VEHICLE_DIFF)).rows[0]).toEqual({ n: '0' })
+      // The fleet hours, kept by a trigger from four writers' minute folds (duplicates and late rows
+      // included), equal both their minutes and history.
+      for (const check of FLEET_CHECKS) expect((await client.query(check)).rows[0]).toEqual({ n: '0' })
+      expect(
+        (await client.query('SELECT count(*)::int AS n FROM meter_fleet_hourly')).rows[0].n,
+      ).toBeGreaterThan(12)
     } finally {
       client.release()
     }

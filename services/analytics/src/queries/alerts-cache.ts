@@ -1,9 +1,23 @@
-// The efficiency alerts are computed over closed hours only, which change when an hour closes or a late
-// reading is folded in. Recomputing them (devices x 24 hourly rows) for every request, and for every
-// fleet summary, would make those routes cost ~100 ms each at 10,000 vehicles; one computation per
-// window and threshold is kept for `ttlMs` and shared, with its own `asOf`.
+// The efficiency alerts, computed incrementally. The answer sums 24 closed hours of per-vehicle DC and
+// AC; recomputing it from the rollups reads devices x 24 rows (hundreds of ms at 10,000 vehicles).
+// Instead each hour's per-vehicle values are read once and kept with the hour's version; the window's
+// totals are kept too. At most once per `ttlMs`, the versions are read (one small query): an hour that
+// left the window is subtracted, an hour that entered or whose version moved (a late reading, a
+// register correction) is read again and swapped in. When the hour closes, that is one hour's rows, not
+// 24 hours'. A move of the global version (assignments, a new vehicle) reads every hour again.
+// The totals are exact decimals; the threshold is applied per request, so every threshold shares them.
 import type pg from 'pg'
-import { efficiencyAlerts, type AlertRow } from './alerts.js'
+import { readAlertHours, readAlertVersions, type AlertCell, type AlertRow } from './alerts.js'
+import {
+  ZERO,
+  addDecimal,
+  compareProducts,
+  decimalNumber,
+  parseDecimal,
+  signOf,
+  subtractDecimal,
+  type Decimal,
+} from './decimal.js'
 
 export interface AlertList {
   items: AlertRow[]
@@ -11,39 +25,127 @@ export interface AlertList {
   asOf: Date
 }
 
-export class AlertsCache {
-  private readonly entries = new Map<string, { expires: number; value: Promise<AlertList> }>()
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Every vehicle below `below` in `window`, worst first; computed at most once per ttl. */
-  get(
-    window: { from: Date; to: Date },
-    below: number,
-    compute: () => Promise<AlertList>,
-  ): Promise<AlertList> {
-    const key = `${window.from.getTime()}|${window.to.getTime()}|${below}`
-    const now = this.now()
-    const hit = this.entries.get(key)
-    if (hit && hit.expires > now) return hit.value
-    for (const [k, e] of this.entries) if (e.expires <= now) this.entries.delete(k)
-    const value = compute()
-    this.entries.set(key, { expires: now + this.ttlMs, value })
-    // A failed computation is not cached.
-    value.catch(() => this.entries.delete(key))
-    return value
-  }
+interface Totals {
+  dc: Decimal
+  ac: Decimal
+  /** Hours of the window with a DC rollup row: the vehicle reported in the window. */
+  dcHours: number
 }
 
-/** Loads the whole list (bounded by the fleet size) for the cache. */
-export async function loadAlertList(
-  client: pg.ClientBase,
-  window: { from: Date; to: Date },
-  below: number,
-  asOf: Date,
-): Promise<AlertList> {
-  return { items: await efficiencyAlerts(client, window, below), asOf }
+export interface AlertsStateOptions {
+  ttlMs: number
+  now?: () => number
+  /** Called with the number of hours read by each refresh (a metric). */
+  onHoursRead?: (hours: number) => void
+}
+
+type Window = { from: Date; to: Date }
+
+export class AlertsState {
+  private readonly hours = new Map<number, { version: string; cells: Map<string, AlertCell> }>()
+  private readonly totals = new Map<string, Totals>()
+  private global: string | null = null
+  private checkedAt = -Infinity
+  private windowKey = ''
+  private asOf = new Date(0)
+  /** Bumped by every change of the totals: the per-threshold lists below are keyed by it. */
+  private generation = 0
+  private readonly lists = new Map<string, AlertRow[]>()
+  private refreshing: Promise<void> | null = null
+  private readonly now: () => number
+
+  constructor(private readonly opts: AlertsStateOptions) {
+    this.now = opts.now ?? Date.now
+  }
+
+  /**
+   * Every vehicle below `below` over `window`, worst first. The totals are brought up to date on
+   * `client` (in its snapshot, whose replay time is `asOf`) when they are older than the ttl or were
+   * kept for another window.
+   */
+  async list(client: pg.ClientBase, window: Window, below: number, asOf: Date): Promise<AlertList> {
+    const key = `${window.from.getTime()}|${window.to.getTime()}`
+    while (this.refreshing) await this.refreshing
+    if (key !== this.windowKey || this.now() - this.checkedAt >= this.opts.ttlMs) {
+      this.refreshing = this.refresh(client, window, key, asOf).finally(() => {
+        this.refreshing = null
+      })
+      await this.refreshing
+    }
+    return { items: this.itemsBelow(below), asOf: this.asOf }
+  }
+
+  private async refresh(client: pg.ClientBase, window: Window, key: string, asOf: Date): Promise<void> {
+    const versions = await readAlertVersions(client, window)
+    if (versions.global !== this.global) {
+      this.hours.clear()
+      this.totals.clear()
+      this.global = versions.global
+    }
+    for (const hour of [...this.hours.keys()]) {
+      if (versions.hours.get(hour) !== this.hours.get(hour)!.version) this.dropHour(hour)
+    }
+    const missing = [...versions.hours.keys()].filter((h) => !this.hours.has(h))
+    const read = await readAlertHours(client, missing)
+    for (const [hour, cells] of read) this.addHour(hour, versions.hours.get(hour)!, cells)
+    this.opts.onHoursRead?.(missing.length)
+    if (missing.length > 0 || key !== this.windowKey) {
+      this.generation++
+      this.lists.clear()
+    }
+    this.windowKey = key
+    this.checkedAt = this.now()
+    this.asOf = asOf
+  }
+
+  private addHour(hour: number, version: string, cells: Map<string, AlertCell>): void {
+    this.hours.set(hour, { version, cells })
+    for (const [vehicleId, cell] of cells) {
+      const t = this.totals.get(vehicleId) ?? { dc: ZERO, ac: ZERO, dcHours: 0 }
+      if (cell.dc !== null) t.dc = addDecimal(t.dc, cell.dc)
+      if (cell.ac !== null) t.ac = addDecimal(t.ac, cell.ac)
+      if (cell.dc !== null) t.dcHours++
+      this.totals.set(vehicleId, t)
+    }
+  }
+
+  private dropHour(hour: number): void {
+    const entry = this.hours.get(hour)
+    if (!entry) return
+    this.hours.delete(hour)
+    for (const [vehicleId, cell] of entry.cells) {
+      const t = this.totals.get(vehicleId)
+      if (!t) continue
+      if (cell.dc !== null) t.dc = subtractDecimal(t.dc, cell.dc)
+      if (cell.ac !== null) t.ac = subtractDecimal(t.ac, cell.ac)
+      if (cell.dc !== null) t.dcHours--
+      if (t.dcHours === 0 && signOf(t.ac) === 0) this.totals.delete(vehicleId)
+    }
+  }
+
+  /** Vehicles with DC in the window, AC > 0 and DC < below x AC, lowest ratio first, then by id. */
+  private itemsBelow(below: number): AlertRow[] {
+    const key = `${this.generation}|${below}`
+    const cached = this.lists.get(key)
+    if (cached) return cached
+    const threshold = parseDecimal(String(below))
+    const one = parseDecimal('1')
+    const items: AlertRow[] = []
+    for (const [vehicleId, t] of this.totals) {
+      if (t.dcHours === 0 || signOf(t.ac) <= 0) continue
+      if (compareProducts(t.dc, one, threshold, t.ac) >= 0) continue
+      const dc = decimalNumber(t.dc)
+      const ac = decimalNumber(t.ac)
+      items.push({ vehicleId, efficiencyRatio: dc / ac, totalDcDelivered: dc, totalAcConsumed: ac })
+    }
+    items.sort(
+      (a, b) =>
+        a.efficiencyRatio - b.efficiencyRatio ||
+        (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : 0),
+    )
+    // A few thresholds at most are in use (the default and what clients ask); keep the map small.
+    if (this.lists.size >= 16) this.lists.clear()
+    this.lists.set(key, items)
+    return items
+  }
 }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type pg from 'pg'
+import { Counter } from 'prom-client'
 import { alertsWindow } from '../queries/alerts.js'
-import { AlertsCache, loadAlertList } from '../queries/alerts-cache.js'
+import { AlertsState } from '../queries/alerts-cache.js'
 import { fleetTotals } from '../queries/fleet.js'
 import { inSnapshot, type SnapshotState } from '../queries/snapshot.js'
 import type { Range } from '../queries/window.js'
@@ -21,11 +22,16 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
   threshold: number
   alertsCacheMs: number
 }> = async (app, opts) => {
-  const cache = new AlertsCache(opts.alertsCacheMs)
-  // A missing list is computed on the connection the request already holds, in its snapshot: a request
-  // never takes a second pooled connection, so a small pool under load cannot wait on itself.
+  const hoursRead = new Counter({
+    name: app.prometheus.name('alert_hours_read_total'),
+    help: 'Hours of per-vehicle rollups read by the incremental efficiency alerts (24 on a full read)',
+    registers: [app.prometheus.registry],
+  })
+  const alerts = new AlertsState({ ttlMs: opts.alertsCacheMs, onHoursRead: (n) => hoursRead.inc(n) })
+  // Brought up to date on the connection the request already holds, in its snapshot: a request never
+  // takes a second pooled connection, so a small pool under load cannot wait on itself.
   const alertList = (client: pg.ClientBase, state: SnapshotState, window: Range, below: number) =>
-    cache.get(window, below, () => loadAlertList(client, window, below, state.asOf))
+    alerts.list(client, window, below, state.asOf)
 
   app.get(
     '/analytics/fleet/summary',
