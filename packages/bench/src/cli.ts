@@ -7,6 +7,7 @@ import { chaosBench } from './chaos-bench.js'
 import { e2eBench } from './e2e-bench.js'
 import { gatewayBench } from './gateway-bench.js'
 import { BenchEnvironment } from './infra.js'
+import { profileSummary } from './profile.js'
 import { progress, publish, type BenchResult } from './report.js'
 import { simulate } from './simulate.js'
 import { writerBench } from './writer-cmd.js'
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (args: Args, env: BenchEnvironment) => Promise<Ben
   analytics: analyticsBench,
   e2e: e2eBench,
   chaos: chaosBench,
+  profile: profileSummary,
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--flags]
