@@ -141,130 +141,185 @@ function postgresUnit(pair: PostgresPair, server: PgServer, dataDir: string, pid
   }
 }
 
+/** Creates the stack's database if missing and migrates it; returns its primary and replica URLs. */
+async function prepareDatabase(
+  postgres: PostgresPair,
+  config: StackConfig,
+): Promise<{ primary: string; replica: string }> {
+  await ensureDatabase(postgres.primaryUrl, config.database)
+  const primary = withDatabase(postgres.primaryUrl, config.database)
+  const replica = withDatabase(postgres.replicaUrl, config.database)
+  const { applied } = await migrate({ connectionString: primary })
+  say(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'schema up to date')
+  return { primary, replica }
+}
+
+async function prepareTopics(kafka: StackKafka, config: StackConfig): Promise<void> {
+  const topics = topicNames(config.topicPrefix)
+  await createTopics(
+    kafka.brokers,
+    [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
+    config.partitions,
+    kafka.topicOptions,
+  )
+  const rf = kafka.topicOptions.replicationFactor ?? 1
+  say(
+    `topics ready (${config.partitions} partitions` +
+      (rf > 1
+        ? `, replication factor ${rf}, min.insync.replicas ${kafka.topicOptions.minInsyncReplicas})`
+        : ')'),
+  )
+}
+
+/** What the stack runs, for start-up and shutdown alike. */
+interface Stack {
+  dataDir: string
+  logDir: string
+  config: StackConfig
+  reaper: Reaper
+  services: Map<string, RunningService>
+  pids: PidFile
+  supervisor: Supervisor
+  kafka?: StackKafka
+  postgres?: PostgresPair
+}
+
+/** Starts the services, then hands them, the brokers and both PostgreSQL servers to the supervisor. */
+async function superviseAll(
+  stack: Stack,
+  kafka: StackKafka,
+  pair: PostgresPair,
+  urls: { primary: string; replica: string; brokers: string },
+): Promise<void> {
+  const { supervisor, pids } = stack
+  const units = serviceSpecs(stack.config, urls).map((spec) =>
+    serviceUnit(spec, stack.logDir, stack.reaper, stack.services, pids),
+  )
+  const first = await Promise.all(units.map((u) => u.start()))
+  units.forEach((unit, i) => supervisor.watch(unit, first[i]!.exited))
+  for (const node of kafka.nodes) {
+    pids.set(node.name, node.server.pid())
+    supervisor.watch(kafkaUnit(node.server, node.name, node.logFile, pids), node.server.exited())
+  }
+  for (const server of ['primary', 'replica'] as const) {
+    pids.set(`postgres-${server}`, pair.pid(server))
+    supervisor.watch(postgresUnit(pair, server, stack.dataDir, pids), pair.exited(server))
+  }
+}
+
+/** Writes .data/stack.env (URLs and dev secrets, for the tools) and prints where everything is. */
+function announce(stack: Stack, urls: { primary: string; replica: string; brokers: string }): void {
+  const { config, dataDir, logDir } = stack
+  const { primary, replica, brokers } = urls
+  const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`
+  const analyticsUrl = `http://127.0.0.1:${config.analyticsPort}`
+  const envFile = join(dataDir, 'stack.env')
+  writePrivateFile(
+    envFile,
+    [
+      `DATABASE_URL=${primary}`,
+      `ANALYTICS_DATABASE_URL=${replica}`,
+      `KAFKA_BROKERS=${brokers}`,
+      `GATEWAY_URL=${gatewayUrl}`,
+      `ANALYTICS_URL=${analyticsUrl}`,
+      `WRITER_URLS=${Array.from({ length: config.writers }, (_, i) => `http://127.0.0.1:${config.writerBasePort + i}`).join(',')}`,
+      `INGEST_FLEET_TOKEN=${config.secrets.fleetToken}`,
+      `ANALYTICS_API_KEY=${config.secrets.analyticsKey}`,
+      '',
+    ].join('\n'),
+  )
+  process.stdout.write(
+    [
+      '',
+      'Energy ingestion stack is up.',
+      `  gateway     ${gatewayUrl}   (docs: ${gatewayUrl}/docs)`,
+      `  analytics   ${analyticsUrl}   (docs: ${analyticsUrl}/docs)`,
+      `  writers     ${config.writers} in consumer group energy-writer (metrics: http://127.0.0.1:${config.writerBasePort}/metrics)`,
+      `  PostgreSQL  primary ${primary}`,
+      `              replica ${replica}`,
+      `  Kafka       ${brokers}`,
+      '',
+      `  fleet token (dev):   ${config.secrets.fleetToken}`,
+      `  analytics key (dev): ${config.secrets.analyticsKey}`,
+      `  a device token:      npm run token -- meter METER-001`,
+      '',
+      `  settings: ${envFile}   logs: ${logDir}`,
+      '  A process that exits is restarted; 5 exits within 60 s stop the stack. Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  )
+}
+
+/** Stops supervising, then the services, then Kafka and PostgreSQL, then whatever else is left. */
+async function stopStack(stack: Stack): Promise<void> {
+  stack.supervisor.stop()
+  say('stopping services…')
+  await Promise.all([...stack.services.values()].map((s) => s.proc.stop('SIGTERM', 15_000)))
+  say('stopping Kafka and PostgreSQL…')
+  await Promise.all([stack.kafka?.stop(), stack.postgres?.stop()])
+  // Anything a start-up interrupted half-way left running.
+  await stack.reaper.terminateRemaining()
+  stack.reaper.dispose()
+  say('stopped')
+}
+
+/** Starts PostgreSQL and Kafka, prepares the schema and topics, then the supervised services. */
+async function startStack(stack: Stack): Promise<void> {
+  const { config, dataDir, reaper } = stack
+  say(`data in ${dataDir}`)
+  const [postgres, kafka] = await Promise.all([
+    startPostgresPair({
+      dataDir: join(dataDir, 'postgres'),
+      primaryPort: config.pgPrimaryPort,
+      replicaPort: config.pgReplicaPort,
+      fast: false,
+      reaper,
+    }),
+    startStackKafka(config, reaper),
+  ])
+  stack.postgres = postgres
+  stack.kafka = kafka
+  const { primary, replica } = await prepareDatabase(postgres, config)
+  await prepareTopics(kafka, config)
+  const urls = { primary, replica, brokers: kafka.brokers.join(',') }
+  await superviseAll(stack, kafka, postgres, urls)
+  announce(stack, urls)
+}
+
 async function main(): Promise<void> {
   const dataDir = process.env.STACK_DATA_DIR ?? join(repoRoot, '.data')
   mkdirSync(dataDir, { recursive: true })
   const config = loadStackConfig(process.argv.slice(2), process.env, dataDir)
-  const reaper = new Reaper()
-  const logDir = join(dataDir, 'logs')
-  const services = new Map<string, RunningService>()
-  const pids = new PidFile(join(dataDir, 'stack.pids.json'))
-  let kafka: StackKafka | undefined
-  let postgres: PostgresPair | undefined
   let stopping = false
-  const supervisor = new Supervisor({
-    ...CRASH_LOOP,
-    initialBackoffMs: 500,
-    maxBackoffMs: 10_000,
-    log: say,
-    onGiveUp: (unit, reason) => {
-      say(`${reason}: a crash loop, not a passing fault. See ${unit.logFile}. Stopping the stack.`)
-      void shutdown(1)
-    },
-  })
-
   const shutdown = async (code: number) => {
     if (stopping) return
     stopping = true
-    supervisor.stop()
-    say('stopping services…')
-    await Promise.all([...services.values()].map((s) => s.proc.stop('SIGTERM', 15_000)))
-    say('stopping Kafka and PostgreSQL…')
-    await Promise.all([kafka?.stop(), postgres?.stop()])
-    // Anything a start-up interrupted half-way left running.
-    await reaper.terminateRemaining()
-    reaper.dispose()
-    say('stopped')
+    await stopStack(stack)
     process.exit(code)
+  }
+  const stack: Stack = {
+    dataDir,
+    logDir: join(dataDir, 'logs'),
+    config,
+    reaper: new Reaper(),
+    services: new Map<string, RunningService>(),
+    pids: new PidFile(join(dataDir, 'stack.pids.json')),
+    supervisor: new Supervisor({
+      ...CRASH_LOOP,
+      initialBackoffMs: 500,
+      maxBackoffMs: 10_000,
+      log: say,
+      onGiveUp: (unit, reason) => {
+        say(`${reason}: a crash loop, not a passing fault. See ${unit.logFile}. Stopping the stack.`)
+        void shutdown(1)
+      },
+    }),
   }
   // process.on, not once: Ctrl-C reaches us twice (from the terminal and forwarded by the launcher).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(0))
 
   try {
-    say(`data in ${dataDir}`)
-    ;[postgres, kafka] = await Promise.all([
-      startPostgresPair({
-        dataDir: join(dataDir, 'postgres'),
-        primaryPort: config.pgPrimaryPort,
-        replicaPort: config.pgReplicaPort,
-        fast: false,
-        reaper,
-      }),
-      startStackKafka(config, reaper),
-    ])
-    await ensureDatabase(postgres.primaryUrl, config.database)
-    const primary = withDatabase(postgres.primaryUrl, config.database)
-    const replica = withDatabase(postgres.replicaUrl, config.database)
-    const { applied } = await migrate({ connectionString: primary })
-    say(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'schema up to date')
-    const topics = topicNames(config.topicPrefix)
-    await createTopics(
-      kafka.brokers,
-      [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
-      config.partitions,
-      kafka.topicOptions,
-    )
-    const rf = kafka.topicOptions.replicationFactor ?? 1
-    say(
-      `topics ready (${config.partitions} partitions` +
-        (rf > 1
-          ? `, replication factor ${rf}, min.insync.replicas ${kafka.topicOptions.minInsyncReplicas})`
-          : ')'),
-    )
-
-    const brokers = kafka.brokers.join(',')
-    const units = serviceSpecs(config, { primary, replica, brokers }).map((spec) =>
-      serviceUnit(spec, logDir, reaper, services, pids),
-    )
-    const first = await Promise.all(units.map((u) => u.start()))
-    units.forEach((unit, i) => supervisor.watch(unit, first[i]!.exited))
-    const pair = postgres
-    for (const node of kafka.nodes) {
-      pids.set(node.name, node.server.pid())
-      supervisor.watch(kafkaUnit(node.server, node.name, node.logFile, pids), node.server.exited())
-    }
-    for (const server of ['primary', 'replica'] as const) {
-      pids.set(`postgres-${server}`, pair.pid(server))
-      supervisor.watch(postgresUnit(pair, server, dataDir, pids), pair.exited(server))
-    }
-
-    const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`
-    const analyticsUrl = `http://127.0.0.1:${config.analyticsPort}`
-    const envFile = join(dataDir, 'stack.env')
-    writePrivateFile(
-      envFile,
-      [
-        `DATABASE_URL=${primary}`,
-        `ANALYTICS_DATABASE_URL=${replica}`,
-        `KAFKA_BROKERS=${brokers}`,
-        `GATEWAY_URL=${gatewayUrl}`,
-        `ANALYTICS_URL=${analyticsUrl}`,
-        `WRITER_URLS=${Array.from({ length: config.writers }, (_, i) => `http://127.0.0.1:${config.writerBasePort + i}`).join(',')}`,
-        `INGEST_FLEET_TOKEN=${config.secrets.fleetToken}`,
-        `ANALYTICS_API_KEY=${config.secrets.analyticsKey}`,
-        '',
-      ].join('\n'),
-    )
-    process.stdout.write(
-      [
-        '',
-        'Energy ingestion stack is up.',
-        `  gateway     ${gatewayUrl}   (docs: ${gatewayUrl}/docs)`,
-        `  analytics   ${analyticsUrl}   (docs: ${analyticsUrl}/docs)`,
-        `  writers     ${config.writers} in consumer group energy-writer (metrics: http://127.0.0.1:${config.writerBasePort}/metrics)`,
-        `  PostgreSQL  primary ${primary}`,
-        `              replica ${replica}`,
-        `  Kafka       ${brokers}`,
-        '',
-        `  fleet token (dev):   ${config.secrets.fleetToken}`,
-        `  analytics key (dev): ${config.secrets.analyticsKey}`,
-        `  a device token:      npm run token -- meter METER-001`,
-        '',
-        `  settings: ${envFile}   logs: ${logDir}`,
-        '  A process that exits is restarted; 5 exits within 60 s stop the stack. Ctrl-C stops everything.',
-        '',
-      ].join('\n'),
-    )
+    await startStack(stack)
   } catch (err) {
     say(`start failed: ${(err as Error).message}`)
     await shutdown(1)

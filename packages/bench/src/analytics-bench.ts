@@ -75,78 +75,81 @@ function routeSpecs(a: {
   ]
 }
 
-export async function analyticsBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
-  if (args.bool('stack')) {
-    throw new Error(
-      'analytics loads tens of millions of rows: it runs on its own PostgreSQL only (no --stack)',
-    )
-  }
-  const sizes = args.counts('sizes', [10_000_000, 100_000_000]).sort((a, b) => a - b)
-  const vehicles = args.num('vehicles', 10_000, 1)
-  const meters = args.num('meters', 10_000, 1)
-  // 180 s: 10 M rows over 20,000 devices (500 readings each) still span 25 h, a full 24 h window.
-  const intervalS = args.num('interval', 180, 1)
-  const requests = args.num('requests', 1000, 1)
-  const fleetRequests = args.num('alert-requests', 100, 1)
-  const exportRows = args.num('export-rows', 1_000_000, 0)
-  const concurrency = args.num('concurrency', 1, 1)
-  const chunkRows = args.num('chunk-rows', 200_000, 1)
-  const vacuum = !args.bool('no-vacuum')
+interface AnalyticsParams {
+  sizes: number[]
+  vehicles: number
+  meters: number
+  intervalS: number
+  requests: number
+  fleetRequests: number
+  exportRows: number
+  concurrency: number
+  chunkRows: number
+  vacuum: boolean
+}
 
-  await env.startPostgres({ durable: args.bool('durable') })
-  const analyticsUrl = await env.startAnalytics()
-  const http = new HttpClient(analyticsUrl, { authorization: `Bearer ${env.analyticsKey}` }, concurrency)
-  const devices = vehicles + meters
-  const maxRounds = Math.ceil(sizes[sizes.length - 1]! / devices)
-  const intervalMs = intervalS * 1000
-  const newestMs = Math.floor(Date.now() / intervalMs) * intervalMs - intervalMs
-  const loader = new HistoryLoader(env.primaryUrl, { vehicles, meters, intervalS, newestMs, maxRounds })
-  // Round r holds one reading per vehicle in [newest - r × interval, + interval): this window holds
-  // `exportRows` vehicle readings once that many rounds are loaded.
-  const exportEnd = newestMs + intervalMs
-  const exportWindow = {
-    from: new Date(exportEnd - Math.ceil(exportRows / vehicles) * intervalMs),
-    to: new Date(exportEnd),
+function analyticsParams(args: Args): AnalyticsParams {
+  return {
+    sizes: args.counts('sizes', [10_000_000, 100_000_000]).sort((a, b) => a - b),
+    vehicles: args.num('vehicles', 10_000, 1),
+    meters: args.num('meters', 10_000, 1),
+    // 180 s: 10 M rows over 20,000 devices (500 readings each) still span 25 h, a full 24 h window.
+    intervalS: args.num('interval', 180, 1),
+    requests: args.num('requests', 1000, 1),
+    fleetRequests: args.num('alert-requests', 100, 1),
+    exportRows: args.num('export-rows', 1_000_000, 0),
+    concurrency: args.num('concurrency', 1, 1),
+    chunkRows: args.num('chunk-rows', 200_000, 1),
+    vacuum: !args.bool('no-vacuum'),
   }
-  const routes = routeSpecs({ vehicles, meters, requests, fleetRequests, endMs: exportEnd })
-  const results: SizeResult[] = []
-  try {
-    await loader.prepare()
-    const rand = prng(11)
-    for (const size of sizes) {
-      progress(
-        `loading history to ${size.toLocaleString('en-US')} rows (${vehicles} vehicles + ${meters} meters, every ${intervalS} s)…`,
-      )
-      const before = loader.rounds * devices
-      const { loadMs, rows } = await loader.loadTo(size, { chunkRows, vacuum })
-      progress('  waiting for the replica to replay it…')
-      await waitForReplica(env.primaryUrl, env.replicaUrl, 30 * 60_000)
-      progress(`  ${rows.toLocaleString('en-US')} rows; measuring the bare route, then each route…`)
-      const measured = await measureRoutes(http, routes, requests, concurrency)
-      const exports = exportRows > 0 ? await measureExport(http, exportWindow) : []
-      for (const e of exports)
-        progress(`  export (${e.encoding}) ${e.rows} rows in ${e.s} s: ${e.rowsPerS} rows/s`)
-      const sample = Array.from({ length: Math.min(vehicles, meters, 5) }, () =>
-        Math.floor(rand() * Math.min(vehicles, meters)),
-      )
-      const problems = await verify(http, env.replicaUrl, sample)
-      for (const p of problems) progress(`  MISMATCH ${p}`)
-      results.push({
-        rows,
-        loadS: round(loadMs / 1000, 1),
-        loadRowsPerS: Math.round((rows - before) / (loadMs / 1000)),
-        historySpanH: round((rows / devices) * (intervalS / 3600), 1),
-        baseline: measured.baseline,
-        routes: measured.routes,
-        exports,
-        errors: measured.routes.reduce((s, r) => s + r.errors, 0),
-        verified: `${sample.length - problems.length}/${sample.length}`,
-      })
-    }
-  } finally {
-    http.close()
-    await loader.close()
+}
+
+/** What every size's round uses: the service's client, the loader, the routes and the export window. */
+interface SizeContext {
+  p: AnalyticsParams
+  env: BenchEnvironment
+  http: HttpClient
+  loader: HistoryLoader
+  routes: RouteSpec[]
+  exportWindow: { from: Date; to: Date }
+  rand: () => number
+}
+
+/** Loads the history up to `size` rows, waits for the replica, then measures the routes and the export. */
+async function measureSize(c: SizeContext, size: number): Promise<SizeResult> {
+  const { p, env, http, loader } = c
+  const devices = p.vehicles + p.meters
+  progress(
+    `loading history to ${size.toLocaleString('en-US')} rows (${p.vehicles} vehicles + ${p.meters} meters, every ${p.intervalS} s)…`,
+  )
+  const before = loader.rounds * devices
+  const { loadMs, rows } = await loader.loadTo(size, { chunkRows: p.chunkRows, vacuum: p.vacuum })
+  progress('  waiting for the replica to replay it…')
+  await waitForReplica(env.primaryUrl, env.replicaUrl, 30 * 60_000)
+  progress(`  ${rows.toLocaleString('en-US')} rows; measuring the bare route, then each route…`)
+  const measured = await measureRoutes(http, c.routes, p.requests, p.concurrency)
+  const exports = p.exportRows > 0 ? await measureExport(http, c.exportWindow) : []
+  for (const e of exports)
+    progress(`  export (${e.encoding}) ${e.rows} rows in ${e.s} s: ${e.rowsPerS} rows/s`)
+  const sample = Array.from({ length: Math.min(p.vehicles, p.meters, 5) }, () =>
+    Math.floor(c.rand() * Math.min(p.vehicles, p.meters)),
+  )
+  const problems = await verify(http, env.replicaUrl, sample)
+  for (const problem of problems) progress(`  MISMATCH ${problem}`)
+  return {
+    rows,
+    loadS: round(loadMs / 1000, 1),
+    loadRowsPerS: Math.round((rows - before) / (loadMs / 1000)),
+    historySpanH: round((rows / devices) * (p.intervalS / 3600), 1),
+    baseline: measured.baseline,
+    routes: measured.routes,
+    exports,
+    errors: measured.routes.reduce((s, r) => s + r.errors, 0),
+    verified: `${sample.length - problems.length}/${sample.length}`,
   }
+}
+
+function analyticsReport(p: AnalyticsParams, durable: boolean, results: SizeResult[]): BenchResult {
   const perfP99 = (r: SizeResult | undefined) =>
     r?.routes.find((x) => x.name === 'performance 24 h')?.latency.p99
   const firstP99 = perfP99(results[0])
@@ -155,21 +158,21 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
     results.length > 1 && firstP99 !== undefined && lastP99 !== undefined
       ? round(lastP99 / firstP99, 2)
       : null
-  const params = {
-    sizes,
-    vehicles,
-    meters,
-    intervalS,
-    requests,
-    fleetRequests,
-    exportRows,
-    concurrency,
-    vacuum,
-    durable: args.bool('durable'),
-  }
+  const { sizes, vehicles, meters, intervalS, requests, fleetRequests, exportRows, concurrency, vacuum } = p
   return {
     bench: 'analytics',
-    params,
+    params: {
+      sizes,
+      vehicles,
+      meters,
+      intervalS,
+      requests,
+      fleetRequests,
+      exportRows,
+      concurrency,
+      vacuum,
+      durable,
+    },
     figures: { results, performanceP99GrowthLargestVsSmallest: growth },
     tables: tables(results, { vehicles, meters, intervalS, concurrency }),
     notes: [
@@ -179,6 +182,42 @@ export async function analyticsBench(args: Args, env: BenchEnvironment): Promise
       'latency measured by the bench client over loopback HTTP (includes Fastify, auth, JSON, the pg round trips)',
     ],
   }
+}
+
+export async function analyticsBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
+  if (args.bool('stack')) {
+    throw new Error(
+      'analytics loads tens of millions of rows: it runs on its own PostgreSQL only (no --stack)',
+    )
+  }
+  const p = analyticsParams(args)
+  const { sizes, vehicles, meters, intervalS } = p
+
+  await env.startPostgres({ durable: args.bool('durable') })
+  const analyticsUrl = await env.startAnalytics()
+  const http = new HttpClient(analyticsUrl, { authorization: `Bearer ${env.analyticsKey}` }, p.concurrency)
+  const maxRounds = Math.ceil(sizes[sizes.length - 1]! / (vehicles + meters))
+  const intervalMs = intervalS * 1000
+  const newestMs = Math.floor(Date.now() / intervalMs) * intervalMs - intervalMs
+  const loader = new HistoryLoader(env.primaryUrl, { vehicles, meters, intervalS, newestMs, maxRounds })
+  // Round r holds one reading per vehicle in [newest - r × interval, + interval): this window holds
+  // `exportRows` vehicle readings once that many rounds are loaded.
+  const exportEnd = newestMs + intervalMs
+  const exportWindow = {
+    from: new Date(exportEnd - Math.ceil(p.exportRows / vehicles) * intervalMs),
+    to: new Date(exportEnd),
+  }
+  const routes = routeSpecs({ ...p, endMs: exportEnd })
+  const results: SizeResult[] = []
+  try {
+    await loader.prepare()
+    const context: SizeContext = { p, env, http, loader, routes, exportWindow, rand: prng(11) }
+    for (const size of sizes) results.push(await measureSize(context, size))
+  } finally {
+    http.close()
+    await loader.close()
+  }
+  return analyticsReport(p, args.bool('durable'), results)
 }
 
 function tables(

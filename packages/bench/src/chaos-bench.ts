@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import type { Args } from './args.js'
-import { ChaosStream } from './chaos-stream.js'
+import { ChaosStream, type AcceptedKey } from './chaos-stream.js'
 import { HttpClient } from './http.js'
 import { readStackEnv, stackEnvFile, type Target } from './infra.js'
 import { startOwnStack, type OwnStack } from './own-stack.js'
@@ -185,14 +185,135 @@ async function runFault(
   return figures
 }
 
-export async function chaosBench(args: Args): Promise<BenchResult> {
-  const durationS = args.num('duration', 20, 1)
-  const brokers = args.num('brokers', 1, 1)
-  const writers = args.num('writers', 1, 1)
-  const partitions = args.num('partitions', 12, 1)
+interface ChaosParams {
+  durationS: number
+  brokers: number
+  writers: number
+  partitions: number
+  keys: string[]
+  faults: Fault[]
+}
+
+function chaosParams(args: Args): ChaosParams {
   const keys = args.str('faults', FAULTS.map((f) => f.key).join(',')).split(',')
-  const faults = keys.map((k) => FAULTS.find((f) => f.key === k) ?? fail(`--faults: unknown fault ${k}`))
-  if (brokers !== 1 && brokers !== 3) fail('--brokers: 1 or 3')
+  const p = {
+    durationS: args.num('duration', 20, 1),
+    brokers: args.num('brokers', 1, 1),
+    writers: args.num('writers', 1, 1),
+    partitions: args.num('partitions', 12, 1),
+    keys,
+    faults: keys.map((k) => FAULTS.find((f) => f.key === k) ?? fail(`--faults: unknown fault ${k}`)),
+  }
+  if (p.brokers !== 1 && p.brokers !== 3) fail('--brokers: 1 or 3')
+  return p
+}
+
+interface StreamOutcome {
+  rows: FaultFigures[]
+  accepted: AcceptedKey[]
+  refused: number
+  /** History rows of the stream's devices per (device, ts) key, once the writer has stored them all. */
+  stored: Map<string, number>
+}
+
+/** Runs the faults one after another under a stream of readings, then waits until the stream is stored. */
+async function runUnderStream(target: Target, dataDir: string, p: ChaosParams): Promise<StreamOutcome> {
+  const db = new pg.Pool({ connectionString: target.primaryUrl, max: 2 })
+  db.on('error', () => undefined) // the primary is restarted on purpose
+  const analytics = new HttpClient(
+    target.analyticsUrl!,
+    { authorization: `Bearer ${target.analyticsKey}` },
+    4,
+  )
+  const stream = new ChaosStream(target.gatewayUrl!, target.fleetToken)
+  stream.start()
+  const ctx = { target, dataDir, db, analytics, prefix: stream.prefix, durationS: p.durationS }
+  const rows: FaultFigures[] = []
+  for (const [i, fault] of p.faults.entries()) {
+    const from = stream.accepted.length
+    const figures = await runFault(fault, i, ctx)
+    rows.push({ ...figures, window: [from, stream.accepted.length] })
+  }
+  await stream.stop()
+  progress(
+    `stream stopped: ${stream.accepted.length} readings accepted, ${stream.refused} refusals; draining…`,
+  )
+  await msUntil(Date.now(), async () => (await storedKeys(db, stream.prefix)).size >= stream.accepted.length)
+  const stored = await storedKeys(db, stream.prefix)
+  await db.end()
+  analytics.close()
+  return { rows, accepted: stream.accepted, refused: stream.refused, stored }
+}
+
+/** Per fault: the readings accepted in its window, and how many were stored once, never, or more. */
+function tally(o: StreamOutcome) {
+  return o.rows.map((r) => {
+    const window = o.accepted.slice(r.window[0], r.window[1]).map((k) => `${k.device}|${k.tsMs}`)
+    const counts = window.map((k) => o.stored.get(k) ?? 0)
+    return {
+      ...r,
+      accepted: window.length,
+      stored: counts.filter((n) => n > 0).length,
+      lost: counts.filter((n) => n === 0).length,
+      duplicated: counts.reduce((sum, n) => sum + Math.max(0, n - 1), 0),
+    }
+  })
+}
+
+function chaosReport(
+  p: ChaosParams,
+  shape: { brokers: number; writers: number },
+  stack: boolean,
+  o: StreamOutcome,
+): BenchResult {
+  const acceptedSet = new Set(o.accepted.map((k) => `${k.device}|${k.tsMs}`))
+  // Rows of keys no device had accepted: a refused send can still land (it is resent until accepted).
+  const extra = [...o.stored.keys()].filter((k) => !acceptedSet.has(k)).length
+  const table = tally(o)
+  const duplicated = table.reduce((sum, r) => sum + r.duplicated, 0)
+  return {
+    bench: 'chaos',
+    params: { durationS: p.durationS, ...shape, partitions: p.partitions, faults: p.keys, stack },
+    figures: { faults: table, accepted: o.accepted.length, refusals: o.refused, duplicated, extra },
+    tables: [
+      {
+        title: `faults under a stream of readings (${shape.brokers} broker(s), ${shape.writers} writer(s); ${p.durationS} s after each recovery)`,
+        columns: [
+          'fault',
+          'ready again s',
+          'stored again s',
+          'visible again s',
+          'accepted',
+          'stored',
+          'lost',
+          'duplicated',
+          'visible p99 ms after',
+        ],
+        rows: table.map((r) => [
+          r.fault,
+          r.readyS,
+          r.storedAgainS,
+          r.visibleS,
+          r.accepted,
+          r.stored,
+          r.lost,
+          r.duplicated,
+          r.visibleP99Ms,
+        ]),
+      },
+    ],
+    notes: [
+      `duplicated = history rows beyond one per accepted (device, timestamp); over the run: ${duplicated}; rows of keys never accepted: ${extra}`,
+      'ready again = from the signal until the supervisor restarted the process and every service answers /health/ready',
+      'stored again / visible again = from the signal until a reading posted right then (503s retried) is in history on the primary / returned by analytics from the replica',
+      `gateway refusals (503/429, retried) during the run: ${o.refused}`,
+    ],
+  }
+}
+
+export async function chaosBench(args: Args): Promise<BenchResult> {
+  const p = chaosParams(args)
+  const { brokers, writers, partitions } = p
   let own: OwnStack | undefined
   if (!args.bool('stack')) own = await startOwnStack({ brokers: brokers === 3 ? 3 : 1, writers, partitions })
   const envFile = own ? join(own.dataDir, 'stack.env') : stackEnvFile()
@@ -203,92 +324,8 @@ export async function chaosBench(args: Args): Promise<BenchResult> {
     const shape = own
       ? { brokers, writers }
       : { brokers: target.brokers?.length ?? brokers, writers: target.writerUrls?.length ?? writers }
-    const db = new pg.Pool({ connectionString: target.primaryUrl, max: 2 })
-    db.on('error', () => undefined) // the primary is restarted on purpose
-    const analytics = new HttpClient(
-      target.analyticsUrl!,
-      { authorization: `Bearer ${target.analyticsKey}` },
-      4,
-    )
-    const stream = new ChaosStream(target.gatewayUrl!, target.fleetToken)
-    stream.start()
-    const ctx = { target, dataDir, db, analytics, prefix: stream.prefix, durationS }
-    const rows: FaultFigures[] = []
-    for (const [i, fault] of faults.entries()) {
-      const from = stream.accepted.length
-      const figures = await runFault(fault, i, ctx)
-      rows.push({ ...figures, window: [from, stream.accepted.length] })
-    }
-    await stream.stop()
-    progress(
-      `stream stopped: ${stream.accepted.length} readings accepted, ${stream.refused} refusals; draining…`,
-    )
-    await msUntil(
-      Date.now(),
-      async () => (await storedKeys(db, stream.prefix)).size >= stream.accepted.length,
-    )
-    const stored = await storedKeys(db, stream.prefix)
-    await db.end()
-    analytics.close()
-    const acceptedSet = new Set(stream.accepted.map((k) => `${k.device}|${k.tsMs}`))
-    // Rows of keys no device had accepted: a refused send can still land (it is resent until accepted).
-    const extra = [...stored.keys()].filter((k) => !acceptedSet.has(k)).length
-    const table = rows.map((r) => {
-      const window = stream.accepted.slice(r.window[0], r.window[1]).map((k) => `${k.device}|${k.tsMs}`)
-      const counts = window.map((k) => stored.get(k) ?? 0)
-      return {
-        ...r,
-        accepted: window.length,
-        stored: counts.filter((n) => n > 0).length,
-        lost: counts.filter((n) => n === 0).length,
-        duplicated: counts.reduce((sum, n) => sum + Math.max(0, n - 1), 0),
-      }
-    })
-    const duplicated = table.reduce((sum, r) => sum + r.duplicated, 0)
-    return {
-      bench: 'chaos',
-      params: { durationS, ...shape, partitions, faults: keys, stack: args.bool('stack') },
-      figures: {
-        faults: table,
-        accepted: stream.accepted.length,
-        refusals: stream.refused,
-        duplicated,
-        extra,
-      },
-      tables: [
-        {
-          title: `faults under a stream of readings (${shape.brokers} broker(s), ${shape.writers} writer(s); ${durationS} s after each recovery)`,
-          columns: [
-            'fault',
-            'ready again s',
-            'stored again s',
-            'visible again s',
-            'accepted',
-            'stored',
-            'lost',
-            'duplicated',
-            'visible p99 ms after',
-          ],
-          rows: table.map((r) => [
-            r.fault,
-            r.readyS,
-            r.storedAgainS,
-            r.visibleS,
-            r.accepted,
-            r.stored,
-            r.lost,
-            r.duplicated,
-            r.visibleP99Ms,
-          ]),
-        },
-      ],
-      notes: [
-        `duplicated = history rows beyond one per accepted (device, timestamp); over the run: ${duplicated}; rows of keys never accepted: ${extra}`,
-        'ready again = from the signal until the supervisor restarted the process and every service answers /health/ready',
-        'stored again / visible again = from the signal until a reading posted right then (503s retried) is in history on the primary / returned by analytics from the replica',
-        `gateway refusals (503/429, retried) during the run: ${stream.refused}`,
-      ],
-    }
+    const outcome = await runUnderStream(target, dataDir, p)
+    return chaosReport(p, shape, args.bool('stack'), outcome)
   } finally {
     await own?.stop()
   }

@@ -74,8 +74,26 @@ async function probeLoop(e: Endpoints, o: PhaseOptions, t0: number, loadEnd: num
 }
 
 /**
+ * Waits until the readings stamped from `runStart` on are as many as `accepted()` (probes may still
+ * add to it), or drainTimeoutS passed. drainedAt: when the stored count last changed.
+ */
+async function drain(db: pg.Client, runStart: Date, accepted: () => number, o: PhaseOptions) {
+  let stored = await storedSince(db, runStart)
+  const storedAtLoadEnd = stored
+  let drainedAt = Date.now()
+  const drainDeadline = Date.now() + o.drainTimeoutS * 1000
+  while (stored < accepted() && Date.now() < drainDeadline) {
+    await until(Date.now() + 250)
+    const now = await storedSince(db, runStart)
+    if (now !== stored) drainedAt = Date.now()
+    stored = now
+  }
+  return { stored, storedAtLoadEnd, drainedAt }
+}
+
+/**
  * One load phase on one meter path: load for durationS (probes alongside), then wait until every
- * accepted reading is stored. Long because it is the measurement loop: the steps share its counters.
+ * accepted reading is stored.
  */
 async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup') {
   const accepted0 = e.ingest.accepted + e.probes.accepted
@@ -117,16 +135,8 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
   progress(
     `load done: ${acceptedTotal()} readings accepted in ${loadS.toFixed(1)} s; waiting for the writers…`,
   )
-  let stored = await storedSince(e.db, runStart)
-  const storedAtLoadEnd = stored
-  let drainedAt = Date.now()
-  const drainDeadline = Date.now() + o.drainTimeoutS * 1000
-  while (stored < acceptedTotal() && Date.now() < drainDeadline) {
-    await until(Date.now() + 250)
-    const now = await storedSince(e.db, runStart)
-    if (now !== stored) drainedAt = Date.now()
-    stored = now
-  }
+  const { stored, storedAtLoadEnd, drainedAt: lastChange } = await drain(e.db, runStart, acceptedTotal, o)
+  let drainedAt = lastChange
   const { visible, missing } = await probes
   if (stored >= acceptedTotal()) drainedAt = Math.max(drainedAt, Date.now() - 250)
   const pipelineS = (drainedAt - t0) / 1000
@@ -148,8 +158,8 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
   }
 }
 
-export async function e2eBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
-  const o: PhaseOptions = {
+function phaseOptions(args: Args): PhaseOptions {
+  return {
     durationS: args.num('duration', 30, 1),
     batchSize: args.num('batch-size', 1000, 1),
     concurrency: args.num('concurrency', 8, 1),
@@ -161,48 +171,66 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
     // up shows as a growing backlog and growing probe latency, which is the honest answer at that rate).
     rate: args.num('rate', 0),
   }
-  const writers = args.num('writers', 1, 1)
-  const partitions = args.num('partitions', 12, 1)
-  const paths = args.str('paths', PATHS.join(',')).split(',') as MeterPath[]
-  if (paths.length === 0 || paths.some((p) => !PATHS.includes(p)))
-    throw new Error(`--paths: a comma-separated list of ${PATHS.join(', ')}`)
+}
 
-  let gatewayUrl: string
-  let analyticsUrl: string
-  let primaryUrl: string
-  let fleetToken: string
-  let analyticsKey: string
+interface PipelineTarget {
+  gatewayUrl: string
+  analyticsUrl: string
+  primaryUrl: string
+  fleetToken: string
+  analyticsKey: string
+}
+
+/** The running stack's services (--stack), or a pipeline started here with `writers` writers. */
+async function pipelineTarget(
+  args: Args,
+  env: BenchEnvironment,
+  writers: number,
+  partitions: number,
+): Promise<PipelineTarget> {
   if (args.bool('stack')) {
     const stack = readStackEnv()
-    gatewayUrl = stack.gatewayUrl!
-    analyticsUrl = stack.analyticsUrl!
-    primaryUrl = stack.primaryUrl!
-    fleetToken = stack.fleetToken
-    analyticsKey = stack.analyticsKey
-  } else {
-    await Promise.all([env.startKafka(partitions), env.startPostgres({ durable: !args.bool('fast') })])
-    for (let i = 1; i <= writers; i++) await env.startWriter(i, { KAFKA_PARTITIONS: String(partitions) })
-    gatewayUrl = await env.startGateway()
-    analyticsUrl = await env.startAnalytics()
-    primaryUrl = env.primaryUrl
-    fleetToken = env.fleetToken
-    analyticsKey = env.analyticsKey
+    return {
+      gatewayUrl: stack.gatewayUrl!,
+      analyticsUrl: stack.analyticsUrl!,
+      primaryUrl: stack.primaryUrl!,
+      fleetToken: stack.fleetToken,
+      analyticsKey: stack.analyticsKey,
+    }
   }
-  assertLoopback(gatewayUrl)
-  assertLoopback(analyticsUrl)
+  await Promise.all([env.startKafka(partitions), env.startPostgres({ durable: !args.bool('fast') })])
+  for (let i = 1; i <= writers; i++) await env.startWriter(i, { KAFKA_PARTITIONS: String(partitions) })
+  const gatewayUrl = await env.startGateway()
+  const analyticsUrl = await env.startAnalytics()
+  return {
+    gatewayUrl,
+    analyticsUrl,
+    primaryUrl: env.primaryUrl,
+    fleetToken: env.fleetToken,
+    analyticsKey: env.analyticsKey,
+  }
+}
 
+type Phase = Awaited<ReturnType<typeof runPhase>>
+
+/** The warm-up, then one measured phase per meter path; the clients are closed at the end either way. */
+async function runPhases(
+  t: PipelineTarget,
+  o: PhaseOptions,
+  paths: MeterPath[],
+  warmupS: number,
+): Promise<Phase[]> {
   const e: Endpoints = {
-    ingest: new IngestClient(gatewayUrl, fleetToken, o.concurrency),
-    probes: new IngestClient(gatewayUrl, fleetToken, 8),
-    analytics: new HttpClient(analyticsUrl, { authorization: `Bearer ${analyticsKey}` }, 16),
-    db: new pg.Client({ connectionString: primaryUrl }),
+    ingest: new IngestClient(t.gatewayUrl, t.fleetToken, o.concurrency),
+    probes: new IngestClient(t.gatewayUrl, t.fleetToken, 8),
+    analytics: new HttpClient(t.analyticsUrl, { authorization: `Bearer ${t.analyticsKey}` }, 16),
+    db: new pg.Client({ connectionString: t.primaryUrl }),
   }
   await e.db.connect()
-  const phases = []
+  const phases: Phase[] = []
   try {
     // A fresh broker and writer are slow at first (the first produce requests may time out): an
     // unmeasured warm-up keeps that out of whichever path runs first.
-    const warmupS = args.num('warmup', 5)
     if (warmupS > 0) await runPhase(e, { ...o, durationS: warmupS, probeEveryMs: 1000 }, 'warmup')
     for (const path of paths) phases.push(await runPhase(e, o, path))
   } finally {
@@ -213,7 +241,14 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
   }
   if (e.ingest.lastError && e.ingest.accepted < e.ingest.sent)
     progress(`last gateway error: ${e.ingest.lastError}`)
+  return phases
+}
 
+function e2eReport(
+  o: PhaseOptions,
+  params: { writers: number; partitions: number; paths: MeterPath[]; warmupS: number; stack: boolean },
+  phases: Phase[],
+): BenchResult {
   const byPath = Object.fromEntries(phases.map((p) => [p.path, p]))
   const ratio =
     byPath.interval && byPath.register
@@ -221,11 +256,11 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
       : null
   return {
     bench: 'e2e',
-    params: { ...o, writers, partitions, paths, warmupS: args.num('warmup', 5), stack: args.bool('stack') },
+    params: { ...o, ...params },
     figures: { phases, registerToIntervalPipelineRatio: ratio },
     tables: [
       {
-        title: `end to end: gateway → Kafka → ${args.bool('stack') ? 'writer(s)' : `${writers} writer(s)`} → PostgreSQL → replica → analytics (${o.durationS} s load per meter path)`,
+        title: `end to end: gateway → Kafka → ${params.stack ? 'writer(s)' : `${params.writers} writer(s)`} → PostgreSQL → replica → analytics (${o.durationS} s load per meter path)`,
         columns: [
           'meters',
           'accepted',
@@ -263,4 +298,19 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
       ...(ratio === null ? [] : [`register / interval pipeline readings/s: ${ratio}`]),
     ],
   }
+}
+
+export async function e2eBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
+  const o = phaseOptions(args)
+  const writers = args.num('writers', 1, 1)
+  const partitions = args.num('partitions', 12, 1)
+  const paths = args.str('paths', PATHS.join(',')).split(',') as MeterPath[]
+  if (paths.length === 0 || paths.some((p) => !PATHS.includes(p)))
+    throw new Error(`--paths: a comma-separated list of ${PATHS.join(', ')}`)
+  const target = await pipelineTarget(args, env, writers, partitions)
+  assertLoopback(target.gatewayUrl)
+  assertLoopback(target.analyticsUrl)
+  const warmupS = args.num('warmup', 5)
+  const phases = await runPhases(target, o, paths, warmupS)
+  return e2eReport(o, { writers, partitions, paths, warmupS, stack: args.bool('stack') }, phases)
 }

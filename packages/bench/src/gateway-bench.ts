@@ -70,67 +70,82 @@ async function load(
   })
 }
 
-export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
-  const durationS = args.num('duration', 10, 1)
-  const warmupS = args.num('warmup', 2, 0)
-  const connections = args.num('connections', 50, 1)
-  const batchConnections = args.num('batch-connections', 8, 1)
-  const batchSize = args.num('batch-size', 1000, 2)
-  const endpoints = (args.str('endpoints', 'single,batch').split(',') as ('single' | 'batch')[]).filter(
-    (e) => e === 'single' || e === 'batch',
-  )
+type Endpoint = 'single' | 'batch'
 
-  let gatewayUrl: string
-  let token: string
+interface GatewayParams {
+  durationS: number
+  warmupS: number
+  connections: number
+  batchConnections: number
+  batchSize: number
+  endpoints: Endpoint[]
+}
+
+function gatewayParams(args: Args): GatewayParams {
+  return {
+    durationS: args.num('duration', 10, 1),
+    warmupS: args.num('warmup', 2, 0),
+    connections: args.num('connections', 50, 1),
+    batchConnections: args.num('batch-connections', 8, 1),
+    batchSize: args.num('batch-size', 1000, 2),
+    endpoints: (args.str('endpoints', 'single,batch').split(',') as Endpoint[]).filter(
+      (e) => e === 'single' || e === 'batch',
+    ),
+  }
+}
+
+/** The gateway under test (the running stack's, or one started here) and a fleet token for it. */
+async function gatewayTarget(
+  args: Args,
+  env: BenchEnvironment,
+): Promise<{ gatewayUrl: string; token: string }> {
   if (args.bool('stack')) {
     const stack = readStackEnv()
-    gatewayUrl = stack.gatewayUrl!
-    token = stack.fleetToken
-  } else {
-    await env.startKafka(args.num('partitions', 12, 1))
-    gatewayUrl = await env.startGateway()
-    token = env.fleetToken
+    return { gatewayUrl: stack.gatewayUrl!, token: stack.fleetToken }
   }
-  assertLoopback(gatewayUrl)
-  const barePort = await freePort()
-  const bareUrl = await env.startProcess(
-    'bare-fastify',
-    fileURLToPath(new URL('./bare-server.js', import.meta.url)),
-    { PORT: String(barePort) },
-    barePort,
-  )
+  await env.startKafka(args.num('partitions', 12, 1))
+  const gatewayUrl = await env.startGateway()
+  return { gatewayUrl, token: env.fleetToken }
+}
 
+/** Loads the bare route, then the gateway, with the same bodies on one endpoint. */
+async function runEndpoint(
+  p: GatewayParams,
+  endpoint: Endpoint,
+  urls: { bare: string; gateway: string },
+  token: string,
+): Promise<Run[]> {
+  const per = endpoint === 'single' ? 1 : p.batchSize
+  const pool = bodies(endpoint === 'single' ? 20_000 : 40, per)
+  const path = endpoint === 'single' ? '/v1/ingest' : '/v1/ingest/batch'
+  const conns = endpoint === 'single' ? p.connections : p.batchConnections
   const runs: Run[] = []
-  for (const endpoint of endpoints) {
-    const per = endpoint === 'single' ? 1 : batchSize
-    const pool = bodies(endpoint === 'single' ? 20_000 : 40, per)
-    const path = endpoint === 'single' ? '/v1/ingest' : '/v1/ingest/batch'
-    const conns = endpoint === 'single' ? connections : batchConnections
-    for (const [target, url] of [
-      ['bare', bareUrl],
-      ['gateway', gatewayUrl],
-    ] as const) {
-      if (warmupS > 0) await load(url, path, pool, token, conns, warmupS)
-      progress(`${target} ${endpoint}: ${conns} connections, ${per} reading(s)/request, ${durationS} s…`)
-      const r = await load(url, path, pool, token, conns, durationS)
-      const run: Run = {
-        target,
-        endpoint,
-        readingsPerRequest: per,
-        requestsPerS: round(r['2xx'] / r.duration),
-        readingsPerS: round((r['2xx'] * per) / r.duration),
-        p50Ms: r.latency.p50,
-        p99Ms: r.latency.p99,
-        non2xx: r.non2xx,
-        errors: r.errors + r.timeouts,
-      }
-      runs.push(run)
-      progress(
-        `  ${Math.round(run.readingsPerS)} readings/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms` +
-          (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ''),
-      )
+  for (const target of ['bare', 'gateway'] as const) {
+    const url = urls[target]
+    if (p.warmupS > 0) await load(url, path, pool, token, conns, p.warmupS)
+    progress(`${target} ${endpoint}: ${conns} connections, ${per} reading(s)/request, ${p.durationS} s…`)
+    const r = await load(url, path, pool, token, conns, p.durationS)
+    const run: Run = {
+      target,
+      endpoint,
+      readingsPerRequest: per,
+      requestsPerS: round(r['2xx'] / r.duration),
+      readingsPerS: round((r['2xx'] * per) / r.duration),
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
     }
+    runs.push(run)
+    progress(
+      `  ${Math.round(run.readingsPerS)} readings/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms` +
+        (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ''),
+    )
   }
+  return runs
+}
+
+function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): BenchResult {
   const ratio = (endpoint: string) => {
     const bare = runs.find((r) => r.target === 'bare' && r.endpoint === endpoint)
     const gw = runs.find((r) => r.target === 'gateway' && r.endpoint === endpoint)
@@ -145,6 +160,7 @@ export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<B
     gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')
       ?.readingsPerS,
   }
+  const { durationS, warmupS, connections, batchConnections, batchSize } = p
   return {
     bench: 'gateway',
     params: { durationS, warmupS, connections, batchConnections, batchSize, gatewayUrl },
@@ -185,4 +201,22 @@ export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<B
       'autocannon runs in the bench process on the same cores as the server under test',
     ],
   }
+}
+
+export async function gatewayBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
+  const p = gatewayParams(args)
+  const { gatewayUrl, token } = await gatewayTarget(args, env)
+  assertLoopback(gatewayUrl)
+  const barePort = await freePort()
+  const bareUrl = await env.startProcess(
+    'bare-fastify',
+    fileURLToPath(new URL('./bare-server.js', import.meta.url)),
+    { PORT: String(barePort) },
+    barePort,
+  )
+  const runs: Run[] = []
+  for (const endpoint of p.endpoints) {
+    runs.push(...(await runEndpoint(p, endpoint, { bare: bareUrl, gateway: gatewayUrl }, token)))
+  }
+  return gatewayReport(p, gatewayUrl, runs)
 }

@@ -159,16 +159,7 @@ export class HistoryLoader {
     const target = Math.min(this.shape.maxRounds, Math.ceil(rows / this.devices))
     const t0 = performance.now()
     const startRounds = this.rounds
-    if (this.rounds === 0 && target > 0) {
-      // The newest round through the writer's own path: it sets *_live and its fleet minutes.
-      const { meters, vehicles } = roundRows(this.shape, 0)
-      for (let i = 0; i < meters.length; i += 5000)
-        await writeMeterBatch(this.meterClient, meters.slice(i, i + 5000))
-      for (let i = 0; i < vehicles.length; i += 5000) {
-        await writeVehicleBatch(this.vehicleClient, vehicles.slice(i, i + 5000))
-      }
-      this.rounds = 1
-    }
+    if (this.rounds === 0 && target > 0) await this.loadNewestRound()
     const perChunk = Math.max(1, Math.floor(options.chunkRows / this.devices))
     let lastReport = performance.now()
     while (this.rounds < target) {
@@ -202,7 +193,24 @@ export class HistoryLoader {
     }
     const loadMs = performance.now() - t0
     await this.closeAllHours()
-    if (options.vacuum) {
+    await this.analyze(options.vacuum)
+    return { loadMs, rows: this.rounds * this.devices }
+  }
+
+  /** The newest round through the writer's own path: it sets *_live and its fleet minutes. */
+  private async loadNewestRound(): Promise<void> {
+    const { meters, vehicles } = roundRows(this.shape, 0)
+    for (let i = 0; i < meters.length; i += 5000)
+      await writeMeterBatch(this.meterClient, meters.slice(i, i + 5000))
+    for (let i = 0; i < vehicles.length; i += 5000) {
+      await writeVehicleBatch(this.vehicleClient, vehicles.slice(i, i + 5000))
+    }
+    this.rounds = 1
+  }
+
+  /** Planner statistics after a load; with `vacuum`, also the visibility map index-only scans need. */
+  private async analyze(vacuum: boolean): Promise<void> {
+    if (vacuum) {
       progress('  VACUUM ANALYZE (index-only scans and planner statistics, as autovacuum would leave them)…')
       await Promise.all([
         this.meterClient.query(
@@ -215,7 +223,6 @@ export class HistoryLoader {
     } else {
       await this.meterClient.query('ANALYZE')
     }
-    return { loadMs, rows: this.rounds * this.devices }
   }
 
   private async copyChunk(

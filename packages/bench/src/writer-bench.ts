@@ -177,6 +177,34 @@ async function runVariant(
   return { rowsPerSec: (rows.length / ms) * 1000, ms, rowsPerCpuSec, phases }
 }
 
+/** Fills in each variant's medians and its ratios to raw COPY. */
+function summarise(results: Map<VariantName, VariantResult>): VariantResult[] {
+  const out = [...results.values()]
+  for (const r of out) {
+    r.medianRowsPerSec = median(r.runs.map((x) => x.rowsPerSec))
+    const cpu = r.runs.map((x) => x.rowsPerCpuSec).filter((x): x is number => x !== null)
+    if (cpu.length === r.runs.length) r.medianRowsPerCpuSec = median(cpu)
+  }
+  const raw = results.get('raw-copy')
+  for (const r of out) {
+    if (raw) r.ratioToRaw = r.medianRowsPerSec / raw.medianRowsPerSec
+    if (raw?.medianRowsPerCpuSec && r.medianRowsPerCpuSec) {
+      r.cpuRatioToRaw = r.medianRowsPerCpuSec / raw.medianRowsPerCpuSec
+    }
+  }
+  return out
+}
+
+function logSummary(log: (line: string) => void, out: VariantResult[]): void {
+  log('\nvariant                   median rows/s   vs raw COPY   rows/CPU-s   vs raw COPY (CPU)')
+  for (const r of out) {
+    log(
+      `${r.variant.padEnd(26)}${Math.round(r.medianRowsPerSec).toString().padStart(13)}   ${(r.ratioToRaw?.toFixed(2) ?? '-').padStart(11)}` +
+        `   ${(r.medianRowsPerCpuSec ? String(Math.round(r.medianRowsPerCpuSec)) : '-').padStart(10)}   ${r.cpuRatioToRaw?.toFixed(2) ?? '-'}`,
+    )
+  }
+}
+
 /** Runs the comparison; returns one result per variant with its median rows/s and ratio to raw COPY. */
 export async function runWriterBench(options: WriterBenchOptions): Promise<VariantResult[]> {
   const log = options.log ?? ((line: string) => console.log(line))
@@ -223,26 +251,8 @@ export async function runWriterBench(options: WriterBenchOptions): Promise<Varia
         )
       }
     }
-    const out = [...results.values()]
-    for (const r of out) {
-      r.medianRowsPerSec = median(r.runs.map((x) => x.rowsPerSec))
-      const cpu = r.runs.map((x) => x.rowsPerCpuSec).filter((x): x is number => x !== null)
-      if (cpu.length === r.runs.length) r.medianRowsPerCpuSec = median(cpu)
-    }
-    const raw = results.get('raw-copy')
-    for (const r of out) {
-      if (raw) r.ratioToRaw = r.medianRowsPerSec / raw.medianRowsPerSec
-      if (raw?.medianRowsPerCpuSec && r.medianRowsPerCpuSec) {
-        r.cpuRatioToRaw = r.medianRowsPerCpuSec / raw.medianRowsPerCpuSec
-      }
-    }
-    log('\nvariant                   median rows/s   vs raw COPY   rows/CPU-s   vs raw COPY (CPU)')
-    for (const r of out) {
-      log(
-        `${r.variant.padEnd(26)}${Math.round(r.medianRowsPerSec).toString().padStart(13)}   ${(r.ratioToRaw?.toFixed(2) ?? '-').padStart(11)}` +
-          `   ${(r.medianRowsPerCpuSec ? String(Math.round(r.medianRowsPerCpuSec)) : '-').padStart(10)}   ${r.cpuRatioToRaw?.toFixed(2) ?? '-'}`,
-      )
-    }
+    const out = summarise(results)
+    logSummary(log, out)
     return out
   } finally {
     await client.end().catch(() => {})

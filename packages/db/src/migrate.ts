@@ -56,6 +56,53 @@ const CREATE_TABLE = `
     applied_at timestamptz NOT NULL DEFAULT now()
   )`
 
+/** Applies the migrations not in schema_migrations yet; refuses one edited since it was applied. */
+async function applyPending(
+  client: pg.Client,
+  migrations: Migration[],
+  log: NonNullable<MigrateOptions['log']>,
+): Promise<string[]> {
+  await client.query(CREATE_TABLE)
+  const { rows } = await client.query<{ version: string; checksum: string }>(
+    'SELECT version, checksum FROM schema_migrations',
+  )
+  const done = new Map(rows.map((r) => [r.version, r.checksum]))
+  const applied: string[] = []
+  for (const migration of migrations) {
+    const label = `${migration.version}_${migration.name}`
+    const previous = done.get(migration.version)
+    if (previous !== undefined) {
+      if (previous !== migration.checksum) {
+        throw new Error(`migration ${label} was edited after it was applied (checksum differs)`)
+      }
+      continue
+    }
+    const started = Date.now()
+    await applyOne(client, migration, label)
+    applied.push(label)
+    log('migration applied', { migration: label, ms: Date.now() - started })
+  }
+  return applied
+}
+
+/** Runs one migration and records it, in a transaction unless the file opts out of one. */
+async function applyOne(client: pg.Client, migration: Migration, label: string): Promise<void> {
+  const inTransaction = !NO_TRANSACTION.test(migration.sql)
+  const apply = async () => {
+    await client.query(migration.sql)
+    await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      migration.version,
+      migration.name,
+      migration.checksum,
+    ])
+  }
+  try {
+    await (inTransaction ? withTransaction(client, apply) : apply())
+  } catch (err) {
+    throw new Error(`migration ${label} failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
 /**
  * Applies pending migrations in order, each in its own transaction, under a session advisory lock so
  * that services starting at once apply each migration exactly once. Refuses an edited migration.
@@ -72,42 +119,11 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
   // statement in flight or the next one fails with it and migrate() rejects.
   client.on('error', (err) => log('migration connection lost', { err }))
   await client.connect()
-  const applied: string[] = []
+  let applied: string[]
   try {
     await client.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.migrations])
     try {
-      await client.query(CREATE_TABLE)
-      const { rows } = await client.query<{ version: string; checksum: string }>(
-        'SELECT version, checksum FROM schema_migrations',
-      )
-      const done = new Map(rows.map((r) => [r.version, r.checksum]))
-      for (const migration of migrations) {
-        const label = `${migration.version}_${migration.name}`
-        const previous = done.get(migration.version)
-        if (previous !== undefined) {
-          if (previous !== migration.checksum) {
-            throw new Error(`migration ${label} was edited after it was applied (checksum differs)`)
-          }
-          continue
-        }
-        const inTransaction = !NO_TRANSACTION.test(migration.sql)
-        const started = Date.now()
-        const apply = async () => {
-          await client.query(migration.sql)
-          await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-            migration.version,
-            migration.name,
-            migration.checksum,
-          ])
-        }
-        try {
-          await (inTransaction ? withTransaction(client, apply) : apply())
-        } catch (err) {
-          throw new Error(`migration ${label} failed: ${(err as Error).message}`, { cause: err })
-        }
-        applied.push(label)
-        log('migration applied', { migration: label, ms: Date.now() - started })
-      }
+      applied = await applyPending(client, migrations, log)
       if (options.ensurePartitions !== false) {
         const now = options.now ?? new Date()
         await ensureMonths(

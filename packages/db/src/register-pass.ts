@@ -135,13 +135,11 @@ interface Stored extends RegisterPoint {
 const flagKey = (flags: readonly string[]) => [...flags].sort().join(',')
 const has = (flags: readonly string[], f: EnergyFlag) => (flags.includes(f) ? 1 : 0)
 
-/** Steps 2–4 above for the register readings `keys` of the batch (after the insert). */
-export async function registerPass(
+/** The stored register readings of the batch's meters, per meter in time order, and each one's index. */
+async function fetchStored(
   client: DbClient,
   keys: readonly RegisterKey[],
-  opts: RegisterPassOptions,
-): Promise<RegisterPassResult> {
-  if (keys.length === 0) return { changed: 0, hourlyRows: 0 }
+): Promise<{ byMeter: Map<string, Stored[]>; indexOf: Map<string, Map<number, number>> }> {
   const fetched = await client.query<{
     meter_id: string
     ts: string
@@ -167,7 +165,15 @@ export async function registerPass(
     list.sort((a, b) => a.tsMicros - b.tsMicros)
     indexOf.set(id, new Map(list.map((p, i) => [p.tsMicros, i])))
   }
+  return { byMeter, indexOf }
+}
 
+/** Per meter, the indexes of the stored readings whose derived energy a key of the batch may change. */
+function affectedIndexes(
+  keys: readonly RegisterKey[],
+  byMeter: Map<string, Stored[]>,
+  indexOf: Map<string, Map<number, number>>,
+): Map<string, Set<number>> {
   const affected = new Map<string, Set<number>>()
   for (const k of keys) {
     const at = indexOf.get(k.meterId)?.get(microsOf(k.timestamp))
@@ -177,16 +183,36 @@ export async function registerPass(
     if (!set) affected.set(k.meterId, (set = new Set()))
     for (const d of AFFECTED_OFFSETS) if (at + d >= 0 && at + d < n) set.add(at + d)
   }
+  return affected
+}
 
-  const c = {
-    id: [] as string[],
-    ts: [] as string[],
-    kwh: [] as string[],
-    flags: [] as (string | null)[],
-    delta: [] as string[],
-    reset: [] as number[],
-    placeholder: [] as number[],
-    suspect: [] as number[],
+/** The APPLY statement's array parameters: one entry per row whose derived energy or flags changed. */
+interface Changes {
+  id: string[]
+  ts: string[]
+  kwh: string[]
+  flags: (string | null)[]
+  delta: string[]
+  reset: number[]
+  placeholder: number[]
+  suspect: number[]
+}
+
+/** Derives the affected readings again, in meter then time order, and keeps those that changed. */
+function changedRows(
+  affected: Map<string, Set<number>>,
+  byMeter: Map<string, Stored[]>,
+  opts: DeriveOptions,
+): Changes {
+  const c: Changes = {
+    id: [],
+    ts: [],
+    kwh: [],
+    flags: [],
+    delta: [],
+    reset: [],
+    placeholder: [],
+    suspect: [],
   }
   for (const [id, set] of [...affected].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const list = byMeter.get(id)!
@@ -204,6 +230,18 @@ export async function registerPass(
       c.suspect.push(has(now.flags, 'suspect') - has(was.flags, 'suspect'))
     }
   }
+  return c
+}
+
+/** Steps 2–4 above for the register readings `keys` of the batch (after the insert). */
+export async function registerPass(
+  client: DbClient,
+  keys: readonly RegisterKey[],
+  opts: RegisterPassOptions,
+): Promise<RegisterPassResult> {
+  if (keys.length === 0) return { changed: 0, hourlyRows: 0 }
+  const { byMeter, indexOf } = await fetchStored(client, keys)
+  const c = changedRows(affectedIndexes(keys, byMeter, indexOf), byMeter, opts)
   if (c.id.length === 0) return { changed: 0, hourlyRows: 0 }
   const applied = await client.query<{ history: number; hourly: number }>(APPLY, [
     opts.shard,

@@ -1,7 +1,7 @@
-import { topicNames } from '@energy-ingest/contracts'
+import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { brokerList, errorHandler, health, metrics, openapi, validation } from '@energy-ingest/service-kit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { ServerOptions } from 'node:http'
 import { fleetTokens, tokenSecret, type Config } from './config.js'
 import auth from './plugins/auth.js'
@@ -62,6 +62,58 @@ export function httpTimeouts(
   } satisfies FastifyServerOptions & { http: ServerOptions }
 }
 
+function kafkaOptions(config: Config, topics: TopicNames) {
+  return {
+    brokers: brokerList(config.KAFKA_BROKERS),
+    clientId: config.KAFKA_CLIENT_ID,
+    topics: [topics.meter, topics.vehicle, topics.assignments],
+    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    retries: config.KAFKA_RETRIES,
+    metadataRefreshMs: config.KAFKA_METADATA_REFRESH_MS,
+  }
+}
+
+function publisherOptions(config: Config, topics: TopicNames, now: Clock) {
+  return {
+    topics,
+    lingerMs: config.KAFKA_LINGER_MS,
+    flushMaxReadings: config.KAFKA_FLUSH_MAX_READINGS,
+    messageMaxReadings: config.KAFKA_MESSAGE_MAX_READINGS,
+    packing: config.KAFKA_PACKING,
+    maxPendingReadings: config.KAFKA_MAX_PENDING_READINGS,
+    maxInFlightFlushes: config.KAFKA_MAX_IN_FLIGHT_FLUSHES,
+    sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+    ackTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    now,
+  }
+}
+
+/** The authenticated, rate-limited ingest API, registered under /v1. */
+function v1Routes(config: Config, time: ReadingTimeOptions, now: Clock): FastifyPluginAsync {
+  return async (v1) => {
+    await v1.register(bodyParsers)
+    await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
+    await v1.register(tokenRateLimit, {
+      deviceRequests: config.RATE_LIMIT_MAX,
+      deviceReadings: config.RATE_LIMIT_READINGS_MAX,
+      fleetRequests: config.RATE_LIMIT_FLEET_MAX,
+      fleetReadings: config.RATE_LIMIT_FLEET_READINGS_MAX,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      now,
+    })
+    await v1.register(ingestRoutes, { time, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+    await v1.register(batchRoutes, {
+      time,
+      maxItems: config.INGEST_BATCH_MAX_ITEMS,
+      maxItemBytes: config.INGEST_BATCH_ITEM_MAX_BYTES,
+      maxUnreadable: config.INGEST_BATCH_MAX_UNREADABLE,
+    })
+    await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
+    await v1.register(ocppRoutes, { time, bodyLimitBytes: 1024 * 1024 })
+  }
+}
+
 /** Builds the gateway without listening: plugins first, then routes, in boot order. */
 export async function buildApp(config: Config, overrides: AppOverrides = {}) {
   const now = overrides.now ?? Date.now
@@ -88,27 +140,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
     notFound: (method, path) => new NotFound(method, path),
   })
   await app.register(openapi, openapiOptions(true))
-  await app.register(kafka, {
-    brokers: brokerList(config.KAFKA_BROKERS),
-    clientId: config.KAFKA_CLIENT_ID,
-    topics: [topics.meter, topics.vehicle, topics.assignments],
-    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    retries: config.KAFKA_RETRIES,
-    metadataRefreshMs: config.KAFKA_METADATA_REFRESH_MS,
-  })
-  await app.register(publisher, {
-    topics,
-    lingerMs: config.KAFKA_LINGER_MS,
-    flushMaxReadings: config.KAFKA_FLUSH_MAX_READINGS,
-    messageMaxReadings: config.KAFKA_MESSAGE_MAX_READINGS,
-    packing: config.KAFKA_PACKING,
-    maxPendingReadings: config.KAFKA_MAX_PENDING_READINGS,
-    maxInFlightFlushes: config.KAFKA_MAX_IN_FLIGHT_FLUSHES,
-    sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
-    ackTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    now,
-  })
+  await app.register(kafka, kafkaOptions(config, topics))
+  await app.register(publisher, publisherOptions(config, topics, now))
 
   // Readiness: Kafka can take readings now (producer connected, topics known, broker answering).
   await app.register(health, {
@@ -120,30 +153,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}) {
       },
     },
   })
-  await app.register(
-    async (v1) => {
-      await v1.register(bodyParsers)
-      await v1.register(auth, { secret: tokenSecret(config), fleetTokens: fleetTokens(config) })
-      await v1.register(tokenRateLimit, {
-        deviceRequests: config.RATE_LIMIT_MAX,
-        deviceReadings: config.RATE_LIMIT_READINGS_MAX,
-        fleetRequests: config.RATE_LIMIT_FLEET_MAX,
-        fleetReadings: config.RATE_LIMIT_FLEET_READINGS_MAX,
-        windowMs: config.RATE_LIMIT_WINDOW_MS,
-        now,
-      })
-      await v1.register(ingestRoutes, { time, bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
-      await v1.register(batchRoutes, {
-        time,
-        maxItems: config.INGEST_BATCH_MAX_ITEMS,
-        maxItemBytes: config.INGEST_BATCH_ITEM_MAX_BYTES,
-        maxUnreadable: config.INGEST_BATCH_MAX_UNREADABLE,
-      })
-      await v1.register(assignmentRoutes, { bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES })
-      await v1.register(ocppRoutes, { time, bodyLimitBytes: 1024 * 1024 })
-    },
-    { prefix: '/v1' },
-  )
+  await app.register(v1Routes(config, time, now), { prefix: '/v1' })
   return app
 }
 

@@ -62,6 +62,45 @@ function headerText(value: Buffer | string | (Buffer | string)[] | undefined): s
   return first === undefined ? undefined : first.toString()
 }
 
+type Envelope = Extract<ReturnType<typeof decodeEnvelope>, { ok: true }>['envelope']
+type DeadFn = (code: WriterErrorCode, reason: string, payload: unknown, issues?: DeadLetter['issues']) => void
+
+/**
+ * The rows of an envelope's valid items; each invalid, misplaced or expired item goes to `dead`.
+ * Readings are checked against the envelope's receivedAt (future skew, retention).
+ */
+function validRows<K extends TopicKind>(
+  kind: K,
+  envelope: Envelope,
+  receivedAt: { epochMs: number; iso: string },
+  ctx: DecodeContext,
+  dead: DeadFn,
+): RowsOf[K][] {
+  const rows: RowsOf[K][] = []
+  if (envelope.type === 'assignment') {
+    for (const item of envelope.assignments as unknown[]) {
+      const r = validateAssignment(item)
+      if (!r.ok) dead(WriterErrorCode.INVALID_ITEM, 'invalid assignment', item, r.issues)
+      else rows.push(r.assignment as RowsOf[K])
+    }
+    return rows
+  }
+  const oldestAllowedMs = retentionCutoff(new Date(receivedAt.epochMs), ctx.retentionMonths).getTime()
+  for (const item of envelope.readings as unknown[]) {
+    const r = validateReading(item, { nowMs: receivedAt.epochMs, maxFutureSkewMs: ctx.maxFutureSkewMs })
+    if (!r.ok) {
+      dead(WriterErrorCode.INVALID_ITEM, 'invalid reading', item, r.issues)
+    } else if (r.type !== kind) {
+      dead(WriterErrorCode.WRONG_TOPIC, `a ${r.type} reading in a ${kind} envelope`, item)
+    } else if (Date.parse(r.reading.timestamp) < oldestAllowedMs) {
+      dead(WriterErrorCode.EXPIRED, 'older than the history retention', item)
+    } else {
+      rows.push({ ...r.reading, receivedAt: receivedAt.iso } as RowsOf[K])
+    }
+  }
+  return rows
+}
+
 /**
  * Decodes and re-validates the messages of one topic-partition batch. Undecodable messages and
  * invalid items become dead letters; every valid item becomes a row, grouped by message.
@@ -75,7 +114,7 @@ export function decodeBatch<K extends TopicKind>(
   for (const message of messages) {
     const key = message.key?.toString('utf8') ?? null
     const source = { topic: ctx.topic, partition: ctx.partition, offset: message.offset, key }
-    const dead = (code: WriterErrorCode, reason: string, payload: unknown, issues?: DeadLetter['issues']) => {
+    const dead: DeadFn = (code, reason, payload, issues) => {
       out.deadLetters.push({
         code,
         reason,
@@ -101,31 +140,7 @@ export function decodeBatch<K extends TopicKind>(
       dead(WriterErrorCode.UNDECODABLE, `receivedAt ${receivedAt.reason}`, envelope)
       continue
     }
-    const oldestAllowedMs = retentionCutoff(new Date(receivedAt.value.epochMs), ctx.retentionMonths).getTime()
-    const rows: RowsOf[K][] = []
-    if (envelope.type === 'assignment') {
-      for (const item of envelope.assignments as unknown[]) {
-        const r = validateAssignment(item)
-        if (!r.ok) dead(WriterErrorCode.INVALID_ITEM, 'invalid assignment', item, r.issues)
-        else rows.push(r.assignment as RowsOf[K])
-      }
-    } else {
-      for (const item of envelope.readings as unknown[]) {
-        const r = validateReading(item, {
-          nowMs: receivedAt.value.epochMs,
-          maxFutureSkewMs: ctx.maxFutureSkewMs,
-        })
-        if (!r.ok) {
-          dead(WriterErrorCode.INVALID_ITEM, 'invalid reading', item, r.issues)
-        } else if (r.type !== kind) {
-          dead(WriterErrorCode.WRONG_TOPIC, `a ${r.type} reading in a ${kind} envelope`, item)
-        } else if (Date.parse(r.reading.timestamp) < oldestAllowedMs) {
-          dead(WriterErrorCode.EXPIRED, 'older than the history retention', item)
-        } else {
-          rows.push({ ...r.reading, receivedAt: receivedAt.value.iso } as RowsOf[K])
-        }
-      }
-    }
+    const rows = validRows(kind, envelope, receivedAt.value, ctx, dead)
     if (rows.length > 0) out.messages.push({ offset: message.offset, key, rows })
   }
   return out

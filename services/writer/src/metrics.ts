@@ -2,6 +2,7 @@ import type { Prometheus } from '@energy-ingest/service-kit'
 import { Counter, Gauge, Histogram } from 'prom-client'
 
 /** The writer's own metrics, on its app's registry (several writers can share a process in tests). */
+// eslint-disable-next-line max-lines-per-function -- a declarative list of metric definitions
 export function createMetrics(prometheus: Prometheus) {
   const registers = [prometheus.registry]
   return {

@@ -1,7 +1,7 @@
 import { topicNames, type TopicNames } from '@energy-ingest/contracts'
 import { PartitionManager, migrate } from '@energy-ingest/db'
 import { createPrometheus, kafkaLogCreator, type CheckResult } from '@energy-ingest/service-kit'
-import { Kafka, logLevel, type Admin } from 'kafkajs'
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs'
 import { pino, type Logger } from 'pino'
 import { buildApp } from './app.js'
 import { brokerList, type Config } from './config.js'
@@ -59,20 +59,28 @@ export interface BuildOptions {
   now?: () => Date
 }
 
-/**
- * The writer: its consumer, the timers around it (partitions, rollups, lag, heartbeat) and its
- * health/metrics app (buildApp). Nothing connects or listens until start().
- */
-export async function createWriter(config: Config, opts: BuildOptions = {}): Promise<Writer> {
-  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, name: 'writer' })
-  const prometheus = createPrometheus({ service: 'writer', processMetrics: true })
-  const metrics = createMetrics(prometheus)
-  const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
+type Pool = ReturnType<typeof createPool>
 
-  const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
-  const heartbeatPool = createPool(config, { max: 1, name: 'energy-writer-heartbeat', log })
+/** What createWriter builds before anything connects: the pools, Kafka clients and timers. */
+interface Parts {
+  log: Logger
+  config: Config
+  topics: TopicNames
+  pool: Pool
+  heartbeatPool: Pool
+  producer: Producer
+  admin: Admin
+  deadLetters: DeadLetterPublisher
+  consumer: TelemetryConsumer
+  partitions: PartitionManager
+  closer: RollupCloser
+  watermarks: WatermarkMonitor
+  lag: LagMonitor
+  heartbeat: Heartbeat
+}
 
-  const kafka = new Kafka({
+function createKafka(config: Config, log: Logger): Kafka {
+  return new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: brokerList(config),
     connectionTimeout: config.KAFKA_CONNECTION_TIMEOUT_MS,
@@ -80,19 +88,20 @@ export async function createWriter(config: Config, opts: BuildOptions = {}): Pro
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log.child({ component: 'kafka' })),
   })
-  const producer = kafka.producer({ allowAutoTopicCreation: false })
-  const admin = kafka.admin()
-  const deadLetters = new DeadLetterPublisher({
-    producer,
-    topic: topics.dlq,
-    metrics,
-    log: log.child({ component: 'dlq' }),
-  })
-  const consumer = new TelemetryConsumer({
-    kafka,
-    pool,
-    deadLetters,
-    topics,
+}
+
+interface ConsumerDeps {
+  kafka: Kafka
+  pool: Pool
+  deadLetters: DeadLetterPublisher
+  topics: TopicNames
+  metrics: Metrics
+  log: Logger
+}
+
+function createConsumer(config: Config, opts: BuildOptions, deps: ConsumerDeps): TelemetryConsumer {
+  return new TelemetryConsumer({
+    ...deps,
     groupId: config.KAFKA_GROUP_ID,
     fromBeginning: config.KAFKA_FROM_BEGINNING,
     partitionsConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
@@ -107,12 +116,27 @@ export async function createWriter(config: Config, opts: BuildOptions = {}): Pro
     retryInitialMs: config.RETRY_INITIAL_MS,
     retryMaxMs: config.RETRY_MAX_MS,
     maxPowerKw: config.ENERGY_MAX_POWER_KW,
-    metrics,
-    log: log.child({ component: 'consumer' }),
+    log: deps.log.child({ component: 'consumer' }),
     afterCommit: opts.afterCommit,
     onFatal: opts.onFatal,
     ...(opts.now ? { now: opts.now } : {}),
   })
+}
+
+/** The periodic jobs around the consumer: partitions, rollups, watermarks, lag, heartbeat. */
+function createTimers(
+  config: Config,
+  opts: BuildOptions,
+  deps: {
+    pool: Pool
+    heartbeatPool: Pool
+    admin: Admin
+    consumer: TelemetryConsumer
+    metrics: Metrics
+    log: Logger
+  },
+): Pick<Parts, 'partitions' | 'closer' | 'watermarks' | 'lag' | 'heartbeat'> {
+  const { pool, metrics, log } = deps
   const partitionLog = log.child({ component: 'partitions' })
   const partitions = new PartitionManager({
     connect: () => pool.connect(),
@@ -136,41 +160,110 @@ export async function createWriter(config: Config, opts: BuildOptions = {}): Pro
     log: log.child({ component: 'rollups' }),
     now: opts.now ?? (() => new Date()),
   })
-
   const lag = new LagMonitor({
-    admin,
+    admin: deps.admin,
     groupId: config.KAFKA_GROUP_ID,
-    assignment: () => consumer.assignment(),
+    assignment: () => deps.consumer.assignment(),
     fromBeginning: config.KAFKA_FROM_BEGINNING,
     intervalMs: config.CONSUMER_LAG_INTERVAL_MS,
     metrics,
     log: log.child({ component: 'lag' }),
   })
   const heartbeat = new Heartbeat({
-    pool: heartbeatPool,
+    pool: deps.heartbeatPool,
     intervalMs: config.WRITER_HEARTBEAT_INTERVAL_MS,
     metrics,
     log: log.child({ component: 'heartbeat' }),
   })
+  return { partitions, closer, watermarks, lag, heartbeat }
+}
 
+function createParts(config: Config, opts: BuildOptions, log: Logger, metrics: Metrics): Parts {
+  const topics = topicNames(config.KAFKA_TOPIC_PREFIX)
+  const pool = createPool(config, { max: config.PG_POOL_MAX, name: 'energy-writer', log })
+  const heartbeatPool = createPool(config, { max: 1, name: 'energy-writer-heartbeat', log })
+  const kafka = createKafka(config, log)
+  const producer = kafka.producer({ allowAutoTopicCreation: false })
+  const admin = kafka.admin()
+  const deadLetters = new DeadLetterPublisher({
+    producer,
+    topic: topics.dlq,
+    metrics,
+    log: log.child({ component: 'dlq' }),
+  })
+  const consumer = createConsumer(config, opts, { kafka, pool, deadLetters, topics, metrics, log })
+  const timers = createTimers(config, opts, { pool, heartbeatPool, admin, consumer, metrics, log })
+  return { log, config, topics, pool, heartbeatPool, producer, admin, deadLetters, consumer, ...timers }
+}
+
+/** The readiness checks of the health app: the consumer's own state and a round trip to the database. */
+function readinessChecks(consumer: TelemetryConsumer, pool: Pool) {
+  return {
+    consumer: (): CheckResult => {
+      const state = consumer.readiness()
+      return state.ready ? { ok: true } : { ok: false, reason: state.reason ?? 'not ready' }
+    },
+    database: async (): Promise<CheckResult> => {
+      try {
+        await pool.query('SELECT 1')
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, reason: `unreachable: ${(err as Error).message}` }
+      }
+    },
+  }
+}
+
+async function migrateOnStart(config: Config, log: Logger): Promise<void> {
+  const { applied } = await migrate({
+    connectionString: config.DATABASE_URL,
+    connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+    log: (message, fields) => log.info(fields ?? {}, message),
+  })
+  if (applied.length > 0) log.info({ applied }, 'migrations applied')
+}
+
+/** Start order: timers that need only the database, then Kafka clients, then the consumer and its monitors. */
+async function startParts(p: Parts): Promise<void> {
+  if (p.config.MIGRATE_ON_START) await migrateOnStart(p.config, p.log)
+  p.heartbeat.start()
+  await p.partitions.start()
+  await p.producer.connect()
+  await p.admin.connect()
+  await p.deadLetters.configure(p.admin)
+  await checkPartitionCounts(p.admin, p.topics, p.config.KAFKA_PARTITIONS, p.log)
+  await p.consumer.start()
+  p.closer.start()
+  p.watermarks.start()
+  p.lag.start()
+}
+
+/** Stop order: the consumer first (it finishes its batches), then the timers, the clients, the pools. */
+async function stopParts(p: Parts, consumerStarted: boolean): Promise<void> {
+  if (consumerStarted) await p.consumer.stop()
+  await p.lag.stop()
+  await p.closer.stop()
+  await p.watermarks.stop()
+  await p.heartbeat.stop()
+  await p.partitions.stop()
+  await p.producer.disconnect()
+  await p.admin.disconnect()
+}
+
+/**
+ * The writer: its consumer, the timers around it (partitions, rollups, lag, heartbeat) and its
+ * health/metrics app (buildApp). Nothing connects or listens until start().
+ */
+export async function createWriter(config: Config, opts: BuildOptions = {}): Promise<Writer> {
+  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, name: 'writer' })
+  const prometheus = createPrometheus({ service: 'writer', processMetrics: true })
+  const metrics = createMetrics(prometheus)
+  const parts = createParts(config, opts, log, metrics)
   const http = await buildApp({
     logger: log,
     prometheus,
     readyTimeoutMs: READY_TIMEOUT_MS,
-    checks: {
-      consumer: (): CheckResult => {
-        const state = consumer.readiness()
-        return state.ready ? { ok: true } : { ok: false, reason: state.reason ?? 'not ready' }
-      },
-      database: async (): Promise<CheckResult> => {
-        try {
-          await pool.query('SELECT 1')
-          return { ok: true }
-        } catch (err) {
-          return { ok: false, reason: `unreachable: ${(err as Error).message}` }
-        }
-      },
-    },
+    checks: readinessChecks(parts.consumer, parts.pool),
   })
 
   let url = ''
@@ -181,39 +274,15 @@ export async function createWriter(config: Config, opts: BuildOptions = {}): Pro
     url: () => url,
     async start() {
       url = await http.listen({ host: config.HOST, port: config.WRITER_PORT })
-      if (config.MIGRATE_ON_START) {
-        const { applied } = await migrate({
-          connectionString: config.DATABASE_URL,
-          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
-          log: (message, fields) => log.info(fields ?? {}, message),
-        })
-        if (applied.length > 0) log.info({ applied }, 'migrations applied')
-      }
-      heartbeat.start()
-      await partitions.start()
-      await producer.connect()
-      await admin.connect()
-      await deadLetters.configure(admin)
-      await checkPartitionCounts(admin, topics, config.KAFKA_PARTITIONS, log)
-      await consumer.start()
-      closer.start()
-      watermarks.start()
-      lag.start()
+      await startParts(parts)
       started = true
-      log.info({ url, groupId: config.KAFKA_GROUP_ID, topics }, 'writer started')
+      log.info({ url, groupId: config.KAFKA_GROUP_ID, topics: parts.topics }, 'writer started')
     },
     async stop() {
-      if (started) await consumer.stop()
-      await lag.stop()
-      await closer.stop()
-      await watermarks.stop()
-      await heartbeat.stop()
-      await partitions.stop()
-      await producer.disconnect()
-      await admin.disconnect()
+      await stopParts(parts, started)
       await http.close()
-      await pool.end()
-      await heartbeatPool.end()
+      await parts.pool.end()
+      await parts.heartbeatPool.end()
       log.info('writer stopped')
     },
   }

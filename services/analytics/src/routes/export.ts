@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { PassThrough, pipeline, type Readable } from 'node:stream'
 import { constants, createGzip } from 'node:zlib'
@@ -92,113 +93,145 @@ const stamp = (d: Date) =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')
 
+const exportRouteSchema = {
+  operationId: 'exportReadings',
+  tags: ['export'],
+  summary: 'Raw meter or vehicle readings of a window as CSV or NDJSON (streamed, optionally gzip)',
+  description: EXPORT_DESCRIPTION,
+  querystring: ExportQuerySchema,
+  response: {
+    200: {
+      description: 'The readings (text/csv or application/x-ndjson)',
+      content: {
+        'text/csv': { schema: Type.String() },
+        'application/x-ndjson': { schema: Type.String() },
+      },
+    },
+    ...errorResponses,
+  },
+}
+
+/** A running export: its COPY stream, and how to end it (once). */
+interface ExportSession {
+  copy: Readable
+  /** Commits and returns the connection on success; otherwise closes it and cancels the query. */
+  finish(ok: boolean): Promise<void>
+}
+
+interface SessionOptions {
+  /** statement_timeout of the COPY (0 = none). */
+  timeoutMs: number
+  /** Cancels the query of backend `pid` from another connection. */
+  cancel(pid: number): Promise<void>
+  /** Runs once, when the export ends either way (or could not start). */
+  onEnd(): void
+}
+
+/**
+ * Checks a replica connection out, opens a read-only transaction on it and starts the COPY. The
+ * transaction is handled here, not with withTransaction (@energy-ingest/db): that one ends the
+ * transaction when its callback settles and answers a failure with ROLLBACK, while this one must
+ * outlive the handler (it ends with the response stream), and an early end cannot send ROLLBACK: the
+ * connection takes no other statement while the COPY runs, so it is closed instead (see finish).
+ */
+async function openExport(pool: pg.Pool, sql: string, opts: SessionOptions): Promise<ExportSession> {
+  let client: pg.PoolClient
+  try {
+    client = await pool.connect()
+  } catch (err) {
+    opts.onEnd()
+    throw err
+  }
+  let done = false
+  /**
+   * Ends the export once. A finished COPY commits and returns the connection to the pool. Any other
+   * end (client gone, error) closes the connection's socket: a COPY blocked on sending to a client
+   * that stopped reading fails at once (a cancel is not acted on while blocked); the cancel then
+   * stops one still scanning without output. pg-copy-streams has no destroy of its own.
+   */
+  const finish = async (ok: boolean) => {
+    if (done) return
+    done = true
+    opts.onEnd()
+    if (ok) {
+      try {
+        await client.query('COMMIT')
+        client.release()
+      } catch (err) {
+        client.release(err as Error)
+      }
+      return
+    }
+    const pid = (client as pg.PoolClient & { processID?: number }).processID
+    client.connection.stream.destroy()
+    client.release(new Error('export ended early'))
+    if (pid !== undefined) await opts.cancel(pid)
+  }
+  try {
+    await client.query('BEGIN READ ONLY')
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.floor(opts.timeoutMs))}`)
+    // The pool gives every query a client-side read timeout sized for the short route queries (the
+    // statement timeout + 1 s); an export may run as long as its own statement timeout allows.
+    const stream = Object.assign(copyTo(sql), {
+      query_timeout: opts.timeoutMs > 0 ? opts.timeoutMs + 1_000 : MAX_TIMER_MS,
+    })
+    return { copy: client.query(stream), finish }
+  } catch (err) {
+    await finish(false)
+    throw err
+  }
+}
+
+function setExportHeaders(
+  reply: FastifyReply,
+  q: { kind: ExportKind; format: ExportFormat; window: { from: Date; to: Date }; gzip: boolean },
+): void {
+  const ext = q.format === 'csv' ? 'csv' : 'ndjson'
+  const filename = `${q.kind}-readings_${stamp(q.window.from)}_${stamp(q.window.to)}.${ext}`
+  void reply
+    .header('content-type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .header('cache-control', 'no-store')
+    .header('vary', 'accept-encoding')
+  if (q.gzip) void reply.header('content-encoding', 'gzip')
+}
+
 /** GET /export/readings: raw history as a stream, memory-flat whatever its size. */
 const exportRoutes: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opts) => {
   const connectionString = (app.replica.options as pg.PoolConfig).connectionString
   let running = 0
 
-  app.get(
-    '/export/readings',
-    {
-      schema: {
-        operationId: 'exportReadings',
-        tags: ['export'],
-        summary: 'Raw meter or vehicle readings of a window as CSV or NDJSON (streamed, optionally gzip)',
-        description: EXPORT_DESCRIPTION,
-        querystring: ExportQuerySchema,
-        response: {
-          200: {
-            description: 'The readings (text/csv or application/x-ndjson)',
-            content: {
-              'text/csv': { schema: Type.String() },
-              'application/x-ndjson': { schema: Type.String() },
-            },
-          },
-          ...errorResponses,
-        },
-      },
-    },
-    async (req, reply) => {
-      const kind = req.query.kind
-      const format: ExportFormat = req.query.format ?? 'csv'
-      const window = resolveWindow(req.query, opts.now(), opts.maxDays)
-      const ids = parseIds(req.query.ids)
-      const sql = exportCopySql({ kind, format, window, ids })
+  app.get('/export/readings', { schema: exportRouteSchema }, async (req, reply) => {
+    const kind = req.query.kind
+    const format: ExportFormat = req.query.format ?? 'csv'
+    const window = resolveWindow(req.query, opts.now(), opts.maxDays)
+    const ids = parseIds(req.query.ids)
+    const sql = exportCopySql({ kind, format, window, ids })
 
-      // Exports are long: cap them, so that they never take every connection the other routes need.
-      if (running >= opts.maxConcurrent) throw new ExportBusy(opts.maxConcurrent)
-      running++
-      let client: pg.PoolClient
-      try {
-        client = await app.replica.connect()
-      } catch (err) {
-        running--
-        throw err
-      }
-      let done = false
-      /**
-       * Ends the export once. A finished COPY commits and returns the connection to the pool. Any other
-       * end (client gone, error) closes the connection's socket: a COPY blocked on sending to a client
-       * that stopped reading fails at once (a cancel is not acted on while blocked); the cancel then
-       * stops one still scanning without output. pg-copy-streams has no destroy of its own.
-       */
-      const finish = async (ok: boolean) => {
-        if (done) return
-        done = true
-        running--
-        if (ok) {
-          try {
-            await client.query('COMMIT')
-            client.release()
-          } catch (err) {
-            client.release(err as Error)
-          }
-          return
-        }
-        const pid = (client as pg.PoolClient & { processID?: number }).processID
-        client.connection.stream.destroy()
-        client.release(new Error('export ended early'))
-        if (pid !== undefined) await cancelBackend(connectionString, pid, app.log)
-      }
-      let copy: Readable
-      try {
-        await client.query('BEGIN READ ONLY')
-        await client.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.floor(opts.timeoutMs))}`)
-        // The pool gives every query a client-side read timeout sized for the short route queries (the
-        // statement timeout + 1 s); an export may run as long as its own statement timeout allows.
-        const stream = Object.assign(copyTo(sql), {
-          query_timeout: opts.timeoutMs > 0 ? opts.timeoutMs + 1_000 : MAX_TIMER_MS,
-        })
-        copy = client.query(stream)
-      } catch (err) {
-        await finish(false)
-        throw err
-      }
+    // Exports are long: cap them, so that they never take every connection the other routes need.
+    if (running >= opts.maxConcurrent) throw new ExportBusy(opts.maxConcurrent)
+    running++
+    const { copy, finish } = await openExport(app.replica, sql, {
+      timeoutMs: opts.timeoutMs,
+      cancel: (pid) => cancelBackend(connectionString, pid, app.log),
+      onEnd: () => running--,
+    })
 
-      const ext = format === 'csv' ? 'csv' : 'ndjson'
-      const filename = `${kind}-readings_${stamp(window.from)}_${stamp(window.to)}.${ext}`
-      void reply
-        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
-        .header('content-disposition', `attachment; filename="${filename}"`)
-        .header('cache-control', 'no-store')
-        .header('vary', 'accept-encoding')
-
-      const gzip = acceptsGzip(req.headers['accept-encoding'])
-      if (gzip) void reply.header('content-encoding', 'gzip')
-      // The payload Fastify pipes into the response (with backpressure). Fastify destroys it when the
-      // client goes away; pipeline then destroys the COPY stream, and the close below ends the query.
-      const payload = new PassThrough({ highWaterMark: 64 * 1024 })
-      // Success = the COPY was read to its end and handed on; an early end is an error here
-      // (ERR_STREAM_PREMATURE_CLOSE when Fastify destroys the payload for a client that left).
-      const onEnd = (err: Error | null | undefined) => {
-        void finish(!err)
-      }
-      if (gzip) pipeline(copy, createGzip({ level: constants.Z_BEST_SPEED }), payload, onEnd)
-      else pipeline(copy, payload, onEnd)
-      // The typed reply knows only the JSON bodies of the schema; a stream is sent as is.
-      return reply.send(payload as never)
-    },
-  )
+    const gzip = acceptsGzip(req.headers['accept-encoding'])
+    setExportHeaders(reply, { kind, format, window, gzip })
+    // The payload Fastify pipes into the response (with backpressure). Fastify destroys it when the
+    // client goes away; pipeline then destroys the COPY stream, and onEnd below ends the query.
+    const payload = new PassThrough({ highWaterMark: 64 * 1024 })
+    // Success = the COPY was read to its end and handed on; an early end is an error here
+    // (ERR_STREAM_PREMATURE_CLOSE when Fastify destroys the payload for a client that left).
+    const onEnd = (err: Error | null | undefined) => {
+      void finish(!err)
+    }
+    if (gzip) pipeline(copy, createGzip({ level: constants.Z_BEST_SPEED }), payload, onEnd)
+    else pipeline(copy, payload, onEnd)
+    // The typed reply knows only the JSON bodies of the schema; a stream is sent as is.
+    return reply.send(payload as never)
+  })
 }
 
 async function cancelBackend(

@@ -15,6 +15,22 @@ import {
 } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
 
+const fleetSummaryRouteSchema = {
+  operationId: 'getFleetSummary',
+  tags: ['analytics'],
+  summary: 'Fleet AC, DC, efficiency, active devices and battery temperature over a window',
+  querystring: WindowQuerySchema,
+  response: { 200: FleetSummarySchema, ...errorResponses },
+}
+
+const alertsRouteSchema = {
+  operationId: 'getEfficiencyAlerts',
+  tags: ['analytics'],
+  summary: 'Vehicles whose efficiency over the last 24 closed hours is below a threshold, worst first',
+  querystring: AlertsQuerySchema,
+  response: { 200: AlertsSchema, ...errorResponses },
+}
+
 /** Fleet-level answers: the summary over a window, and the efficiency alerts. */
 const fleetRoutes: FastifyPluginAsyncTypebox<{
   maxWindowDays: number
@@ -33,78 +49,52 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
   const alertList = (client: pg.ClientBase, state: SnapshotState, window: Range, below: number) =>
     alerts.list(client, window, below, state.asOf)
 
-  app.get(
-    '/analytics/fleet/summary',
-    {
-      schema: {
-        operationId: 'getFleetSummary',
-        tags: ['analytics'],
-        summary: 'Fleet AC, DC, efficiency, active devices and battery temperature over a window',
-        querystring: WindowQuerySchema,
-        response: { 200: FleetSummarySchema, ...errorResponses },
-      },
-    },
-    async (req) => {
-      const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-      return inSnapshot(app.replica, async (client, state) => {
-        const totals = await fleetTotals(client, window)
-        const alertsIn = alertsWindow(state.closedBefore, opts.now())
-        const below = (await alertList(client, state, alertsIn, opts.threshold)).items.length
-        const ac = Number(totals.meters.kwh)
-        const dc = Number(totals.vehicles.kwh)
-        return {
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
-          asOf: state.asOf.toISOString(),
-          meters: { active: totals.meters.active, totalAcConsumed: ac, readings: totals.meters.readings },
-          vehicles: {
-            active: totals.vehicles.active,
-            totalDcDelivered: dc,
-            readings: totals.vehicles.readings,
-            avgBatteryTemp:
-              totals.vehicles.readings > 0
-                ? Number(totals.vehicles.tempSum) / totals.vehicles.readings
-                : null,
-          },
-          fleetEfficiencyRatio: ac > 0 ? dc / ac : null,
-          vehiclesBelowThreshold: below,
-          threshold: opts.threshold,
-        }
-      })
-    },
-  )
+  app.get('/analytics/fleet/summary', { schema: fleetSummaryRouteSchema }, async (req) => {
+    const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
+    return inSnapshot(app.replica, async (client, state) => {
+      const totals = await fleetTotals(client, window)
+      const alertsIn = alertsWindow(state.closedBefore, opts.now())
+      const below = (await alertList(client, state, alertsIn, opts.threshold)).items.length
+      const ac = Number(totals.meters.kwh)
+      const dc = Number(totals.vehicles.kwh)
+      return {
+        windowStart: window.from.toISOString(),
+        windowEnd: window.to.toISOString(),
+        asOf: state.asOf.toISOString(),
+        meters: { active: totals.meters.active, totalAcConsumed: ac, readings: totals.meters.readings },
+        vehicles: {
+          active: totals.vehicles.active,
+          totalDcDelivered: dc,
+          readings: totals.vehicles.readings,
+          avgBatteryTemp:
+            totals.vehicles.readings > 0 ? Number(totals.vehicles.tempSum) / totals.vehicles.readings : null,
+        },
+        fleetEfficiencyRatio: ac > 0 ? dc / ac : null,
+        vehiclesBelowThreshold: below,
+        threshold: opts.threshold,
+      }
+    })
+  })
 
-  app.get(
-    '/analytics/efficiency/alerts',
-    {
-      schema: {
-        operationId: 'getEfficiencyAlerts',
-        tags: ['analytics'],
-        summary: 'Vehicles whose efficiency over the last 24 closed hours is below a threshold, worst first',
-        querystring: AlertsQuerySchema,
-        response: { 200: AlertsSchema, ...errorResponses },
-      },
-    },
-    async (req) => {
-      const below = req.query.below ?? opts.threshold
-      const limit = req.query.limit ?? 50
-      const offset = req.query.offset ?? 0
-      return inSnapshot(app.replica, async (client, state) => {
-        const window = alertsWindow(state.closedBefore, opts.now())
-        const list = await alertList(client, state, window, below)
-        return {
-          windowStart: window.from.toISOString(),
-          windowEnd: window.to.toISOString(),
-          asOf: list.asOf.toISOString(),
-          threshold: below,
-          total: list.items.length,
-          limit,
-          offset,
-          items: list.items.slice(offset, offset + limit),
-        }
-      })
-    },
-  )
+  app.get('/analytics/efficiency/alerts', { schema: alertsRouteSchema }, async (req) => {
+    const below = req.query.below ?? opts.threshold
+    const limit = req.query.limit ?? 50
+    const offset = req.query.offset ?? 0
+    return inSnapshot(app.replica, async (client, state) => {
+      const window = alertsWindow(state.closedBefore, opts.now())
+      const list = await alertList(client, state, window, below)
+      return {
+        windowStart: window.from.toISOString(),
+        windowEnd: window.to.toISOString(),
+        asOf: list.asOf.toISOString(),
+        threshold: below,
+        total: list.items.length,
+        limit,
+        offset,
+        items: list.items.slice(offset, offset + limit),
+      }
+    })
+  })
 }
 
 export default fleetRoutes

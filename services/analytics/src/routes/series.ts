@@ -2,7 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BadRequest, BadWindow } from '../errors.js'
 import { vehicleMeterRanges } from '../queries/assignments.js'
 import { deviceWindowAnswer } from '../queries/device-window.js'
-import { fleetSeries, meterSeries, vehicleSeries } from '../queries/series.js'
+import {
+  fleetSeries,
+  meterSeries,
+  vehicleSeries,
+  type FleetBucket,
+  type MeterBucket,
+  type VehicleBucket,
+} from '../queries/series.js'
 import { inSnapshot } from '../queries/snapshot.js'
 import type { Range } from '../queries/window.js'
 import { errorResponses, MeterParamsSchema, VehicleParamsSchema } from '../schemas.js'
@@ -77,146 +84,128 @@ function frame(req: SeriesRequest) {
   }
 }
 
+const vehicleSeriesRouteSchema = {
+  operationId: 'getVehicleSeries',
+  tags: ['series'],
+  summary: "A vehicle's AC, DC, efficiency, battery temperature and SoC per time bucket",
+  description:
+    'Each point equals the aggregate over raw history of its bucket (clipped to the window). AC is counted as in the performance route: the meters assigned to the vehicle, clipped to their assignment intervals.',
+  params: VehicleParamsSchema,
+  querystring: SeriesQuerySchema,
+  response: { 200: VehicleSeriesSchema, ...errorResponses },
+}
+
+const meterSeriesRouteSchema = {
+  operationId: 'getMeterSeries',
+  tags: ['series'],
+  summary: "A meter's AC energy, voltage and readings per time bucket",
+  description: 'Each point equals the aggregate over raw history of its bucket (clipped to the window).',
+  params: MeterParamsSchema,
+  querystring: SeriesQuerySchema,
+  response: { 200: MeterSeriesSchema, ...errorResponses },
+}
+
+const fleetSeriesRouteSchema = {
+  operationId: 'getFleetSeries',
+  tags: ['series'],
+  summary: 'Fleet AC, DC, efficiency, battery temperature and readings per time bucket',
+  description:
+    'Whole minutes come from the fleet minute rollups, the partial minutes at both ends of the window from history, as the fleet summary computes them.',
+  querystring: SeriesQuerySchema,
+  response: { 200: FleetSeriesSchema, ...errorResponses },
+}
+
+type PointTimes = ReturnType<typeof frame>['pointTimes'][number]
+
+function vehiclePoint(times: PointTimes, vb: VehicleBucket | undefined, mb: MeterBucket | undefined) {
+  const dc = Number(vb?.kwh ?? 0)
+  const ac = Number(mb?.kwh ?? 0)
+  const n = vb?.readings ?? 0
+  return {
+    ...times,
+    totalAcConsumed: ac,
+    totalDcDelivered: dc,
+    efficiencyRatio: ratio(dc, ac),
+    batteryTemp: { avg: n > 0 ? Number(vb!.tempSum) / n : null, max: num(vb?.tempMax) },
+    soc: { first: num(vb?.firstSoc), last: num(vb?.lastSoc) },
+    readings: { vehicle: n, meter: mb?.readings ?? 0 },
+  }
+}
+
+function meterPoint(times: PointTimes, mb: MeterBucket | undefined) {
+  const n = mb?.readings ?? 0
+  return {
+    ...times,
+    totalAcConsumed: Number(mb?.kwh ?? 0),
+    voltage: {
+      avg: n > 0 ? Number(mb!.voltageSum) / n : null,
+      min: num(mb?.voltageMin),
+      max: num(mb?.voltageMax),
+    },
+    readings: n,
+  }
+}
+
+function fleetPoint(times: PointTimes, fb: FleetBucket | undefined) {
+  const ac = Number(fb?.ac ?? 0)
+  const dc = Number(fb?.dc ?? 0)
+  const vn = fb?.vehicleReadings ?? 0
+  return {
+    ...times,
+    totalAcConsumed: ac,
+    totalDcDelivered: dc,
+    efficiencyRatio: ratio(dc, ac),
+    avgBatteryTemp: vn > 0 ? Number(fb!.tempSum) / vn : null,
+    readings: { meter: fb?.meterReadings ?? 0, vehicle: vn },
+  }
+}
+
 /** Time series per vehicle, per meter and for the fleet, in calendar buckets of an IANA zone. */
 const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts) => {
-  app.get(
-    '/analytics/vehicles/:vehicleId/series',
-    {
-      schema: {
-        operationId: 'getVehicleSeries',
-        tags: ['series'],
-        summary: "A vehicle's AC, DC, efficiency, battery temperature and SoC per time bucket",
-        description:
-          'Each point equals the aggregate over raw history of its bucket (clipped to the window). AC is counted as in the performance route: the meters assigned to the vehicle, clipped to their assignment intervals.',
-        params: VehicleParamsSchema,
-        querystring: SeriesQuerySchema,
-        response: { 200: VehicleSeriesSchema, ...errorResponses },
-      },
-    },
-    async (req) => {
-      const { vehicleId } = req.params
-      const series = resolveSeries(req.query, opts)
-      const { bucket, tz, pointTimes, starts } = frame(series)
-      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, series.window, async (client, state) => {
-        const v = await vehicleSeries(client, vehicleId, series.window, starts, state.closedBefore.vehicle)
-        const meterRanges = await vehicleMeterRanges(client, vehicleId, series.window)
-        const m = await meterSeries(client, meterRanges, starts, state.closedBefore.meter)
-        return {
-          vehicleId,
-          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
-          bucket,
-          tz,
-          points: pointTimes.map((times, i) => {
-            const vb = v.get(i)
-            const mb = m.get(i)
-            const dc = Number(vb?.kwh ?? 0)
-            const ac = Number(mb?.kwh ?? 0)
-            const n = vb?.readings ?? 0
-            return {
-              ...times,
-              totalAcConsumed: ac,
-              totalDcDelivered: dc,
-              efficiencyRatio: ratio(dc, ac),
-              batteryTemp: { avg: n > 0 ? Number(vb!.tempSum) / n : null, max: num(vb?.tempMax) },
-              soc: { first: num(vb?.firstSoc), last: num(vb?.lastSoc) },
-              readings: { vehicle: n, meter: mb?.readings ?? 0 },
-            }
-          }),
-        }
-      })
-    },
-  )
+  app.get('/analytics/vehicles/:vehicleId/series', { schema: vehicleSeriesRouteSchema }, async (req) => {
+    const { vehicleId } = req.params
+    const series = resolveSeries(req.query, opts)
+    const { bucket, tz, pointTimes, starts } = frame(series)
+    return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, series.window, async (client, state) => {
+      const v = await vehicleSeries(client, vehicleId, series.window, starts, state.closedBefore.vehicle)
+      const meterRanges = await vehicleMeterRanges(client, vehicleId, series.window)
+      const m = await meterSeries(client, meterRanges, starts, state.closedBefore.meter)
+      return {
+        vehicleId,
+        meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+        bucket,
+        tz,
+        points: pointTimes.map((times, i) => vehiclePoint(times, v.get(i), m.get(i))),
+      }
+    })
+  })
 
-  app.get(
-    '/analytics/meters/:meterId/series',
-    {
-      schema: {
-        operationId: 'getMeterSeries',
-        tags: ['series'],
-        summary: "A meter's AC energy, voltage and readings per time bucket",
-        description:
-          'Each point equals the aggregate over raw history of its bucket (clipped to the window).',
-        params: MeterParamsSchema,
-        querystring: SeriesQuerySchema,
-        response: { 200: MeterSeriesSchema, ...errorResponses },
-      },
-    },
-    async (req) => {
-      const { meterId } = req.params
-      const series = resolveSeries(req.query, opts)
-      const { bucket, tz, pointTimes, starts } = frame(series)
-      return deviceWindowAnswer(app.replica, 'meter', meterId, series.window, async (client, state) => {
-        const m = await meterSeries(
-          client,
-          [{ deviceId: meterId, range: series.window }],
-          starts,
-          state.closedBefore.meter,
-        )
-        return {
-          meterId,
-          bucket,
-          tz,
-          points: pointTimes.map((times, i) => {
-            const mb = m.get(i)
-            const n = mb?.readings ?? 0
-            return {
-              ...times,
-              totalAcConsumed: Number(mb?.kwh ?? 0),
-              voltage: {
-                avg: n > 0 ? Number(mb!.voltageSum) / n : null,
-                min: num(mb?.voltageMin),
-                max: num(mb?.voltageMax),
-              },
-              readings: n,
-            }
-          }),
-        }
-      })
-    },
-  )
+  app.get('/analytics/meters/:meterId/series', { schema: meterSeriesRouteSchema }, async (req) => {
+    const { meterId } = req.params
+    const series = resolveSeries(req.query, opts)
+    const { bucket, tz, pointTimes, starts } = frame(series)
+    return deviceWindowAnswer(app.replica, 'meter', meterId, series.window, async (client, state) => {
+      const ranges = [{ deviceId: meterId, range: series.window }]
+      const m = await meterSeries(client, ranges, starts, state.closedBefore.meter)
+      return { meterId, bucket, tz, points: pointTimes.map((times, i) => meterPoint(times, m.get(i))) }
+    })
+  })
 
-  app.get(
-    '/analytics/fleet/series',
-    {
-      schema: {
-        operationId: 'getFleetSeries',
-        tags: ['series'],
-        summary: 'Fleet AC, DC, efficiency, battery temperature and readings per time bucket',
-        description:
-          'Whole minutes come from the fleet minute rollups, the partial minutes at both ends of the window from history, as the fleet summary computes them.',
-        querystring: SeriesQuerySchema,
-        response: { 200: FleetSeriesSchema, ...errorResponses },
-      },
-    },
-    async (req) => {
-      const series = resolveSeries(req.query, opts)
-      const { bucket, tz, pointTimes, starts } = frame(series)
-      return inSnapshot(app.replica, async (client, state) => {
-        const f = await fleetSeries(client, series.window, starts)
-        return {
-          bucket,
-          tz,
-          windowStart: series.window.from.toISOString(),
-          windowEnd: series.window.to.toISOString(),
-          asOf: state.asOf.toISOString(),
-          points: pointTimes.map((times, i) => {
-            const fb = f.get(i)
-            const ac = Number(fb?.ac ?? 0)
-            const dc = Number(fb?.dc ?? 0)
-            const vn = fb?.vehicleReadings ?? 0
-            return {
-              ...times,
-              totalAcConsumed: ac,
-              totalDcDelivered: dc,
-              efficiencyRatio: ratio(dc, ac),
-              avgBatteryTemp: vn > 0 ? Number(fb!.tempSum) / vn : null,
-              readings: { meter: fb?.meterReadings ?? 0, vehicle: vn },
-            }
-          }),
-        }
-      })
-    },
-  )
+  app.get('/analytics/fleet/series', { schema: fleetSeriesRouteSchema }, async (req) => {
+    const series = resolveSeries(req.query, opts)
+    const { bucket, tz, pointTimes, starts } = frame(series)
+    return inSnapshot(app.replica, async (client, state) => {
+      const f = await fleetSeries(client, series.window, starts)
+      return {
+        bucket,
+        tz,
+        windowStart: series.window.from.toISOString(),
+        windowEnd: series.window.to.toISOString(),
+        asOf: state.asOf.toISOString(),
+        points: pointTimes.map((times, i) => fleetPoint(times, f.get(i))),
+      }
+    })
+  })
 }
 
 export default seriesRoutes

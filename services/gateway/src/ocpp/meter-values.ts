@@ -195,6 +195,80 @@ function pick(samples: Sample[]): { one?: Sample; phases: Sample[] } {
   return one ? { one, phases: [] } : { phases: samples }
 }
 
+/** The connector (1.6) or EVSE (2.0.1) that the meter id adds to the charge point id. */
+function unitOf(version: OcppVersion, action: OcppAction, payload: Record<string, unknown>): number {
+  if (version === '1.6') return payload.connectorId as number
+  if (action === 'MeterValues') return payload.evseId as number
+  return ((payload.evse as { id?: number } | undefined)?.id ?? 0) as number
+}
+
+/** The energy and voltage samples of one meterValue; every other sample counts as ignored. */
+function sortSamples(parsed: (Sample | null)[], out: MappingResult): { energy: Sample[]; voltage: Sample[] } {
+  const energy: Sample[] = []
+  const voltage: Sample[] = []
+  for (const s of parsed) {
+    if (s === null) out.ignored++
+    else if (s.measurand === ENERGY && (s.unit === 'Wh' || s.unit === 'kWh')) energy.push(s)
+    else if (s.measurand === 'Voltage' && s.unit === 'V') voltage.push(s)
+    else out.ignored++
+  }
+  return { energy, voltage }
+}
+
+/** Maps meterValue[index] into `out`: one reading, one rejection, or only ignored samples. */
+function mapMeterValue(
+  version: OcppVersion,
+  meterId: string,
+  mv: Record<string, unknown>,
+  index: number,
+  out: MappingResult,
+): void {
+  const list = (mv.sampledValue as Record<string, unknown>[]) ?? []
+  const { energy, voltage } = sortSamples(version === '1.6' ? samples16(list) : samples201(list), out)
+  if (energy.length === 0) {
+    out.ignored += voltage.length
+    return
+  }
+  const e = pick(energy)
+  const used = e.one ? [e.one] : e.phases
+  out.ignored += energy.length - used.length
+  let kwh: Dec = { units: 0n, scale: 0 }
+  for (const s of used) kwh = add(kwh, s.unit === 'Wh' ? shift(s.value, -3) : s.value)
+  const v = pick(voltage)
+  const vUsed = v.one ? [v.one] : v.phases
+  out.ignored += voltage.length - vUsed.length
+  const field = (name: string) => `meterValue/${index}/${name}`
+  if (vUsed.length === 0) {
+    out.rejected.push({
+      index,
+      issues: [{ field: field('sampledValue'), reason: 'has an energy register but no Voltage (V)' }],
+    })
+    return
+  }
+  let vSum: Dec = { units: 0n, scale: 0 }
+  for (const s of vUsed) vSum = add(vSum, s.value)
+  // Average of the phases: exact when it has a short decimal form, else the nearest double.
+  const vAvg = Number(decText(vSum)) / vUsed.length
+  const register = exactNumber(kwh)
+  if (register === undefined) {
+    out.rejected.push({
+      index,
+      issues: [
+        { field: field('sampledValue'), reason: 'energy register has more than 15 significant digits' },
+      ],
+    })
+    return
+  }
+  const reading: MappedReading = {
+    meterId,
+    energyRegisterKwh: register,
+    voltage: vAvg,
+    timestamp: mv.timestamp as string,
+  }
+  if (used[0]!.context) reading.context = used[0]!.context
+  out.readings.push({ index, reading })
+}
+
 /**
  * Maps a schema-valid payload to meter readings. `chargePointId` is the path's id; the meter id adds
  * the connector (1.6) or EVSE (2.0.1).
@@ -206,67 +280,8 @@ export function mapMeterValues(
   payload: Record<string, unknown>,
 ): MappingResult {
   const out: MappingResult = { readings: [], rejected: [], ignored: 0 }
-  const unit =
-    version === '1.6'
-      ? (payload.connectorId as number)
-      : action === 'MeterValues'
-        ? (payload.evseId as number)
-        : (((payload.evse as { id?: number } | undefined)?.id ?? 0) as number)
-  const meterId = `${chargePointId}:${unit}`
+  const meterId = `${chargePointId}:${unitOf(version, action, payload)}`
   const meterValues = (payload.meterValue as Record<string, unknown>[] | undefined) ?? []
-  meterValues.forEach((mv, index) => {
-    const list = (mv.sampledValue as Record<string, unknown>[]) ?? []
-    const parsed = version === '1.6' ? samples16(list) : samples201(list)
-    const energy: Sample[] = []
-    const voltage: Sample[] = []
-    for (const s of parsed) {
-      if (s === null) out.ignored++
-      else if (s.measurand === ENERGY && (s.unit === 'Wh' || s.unit === 'kWh')) energy.push(s)
-      else if (s.measurand === 'Voltage' && s.unit === 'V') voltage.push(s)
-      else out.ignored++
-    }
-    if (energy.length === 0) {
-      out.ignored += voltage.length
-      return
-    }
-    const e = pick(energy)
-    const used = e.one ? [e.one] : e.phases
-    out.ignored += energy.length - used.length
-    let kwh: Dec = { units: 0n, scale: 0 }
-    for (const s of used) kwh = add(kwh, s.unit === 'Wh' ? shift(s.value, -3) : s.value)
-    const v = pick(voltage)
-    const vUsed = v.one ? [v.one] : v.phases
-    out.ignored += voltage.length - vUsed.length
-    const field = (name: string) => `meterValue/${index}/${name}`
-    if (vUsed.length === 0) {
-      out.rejected.push({
-        index,
-        issues: [{ field: field('sampledValue'), reason: 'has an energy register but no Voltage (V)' }],
-      })
-      return
-    }
-    let vSum: Dec = { units: 0n, scale: 0 }
-    for (const s of vUsed) vSum = add(vSum, s.value)
-    // Average of the phases: exact when it has a short decimal form, else the nearest double.
-    const vAvg = Number(decText(vSum)) / vUsed.length
-    const register = exactNumber(kwh)
-    if (register === undefined) {
-      out.rejected.push({
-        index,
-        issues: [
-          { field: field('sampledValue'), reason: 'energy register has more than 15 significant digits' },
-        ],
-      })
-      return
-    }
-    const reading: MappedReading = {
-      meterId,
-      energyRegisterKwh: register,
-      voltage: vAvg,
-      timestamp: mv.timestamp as string,
-    }
-    if (used[0]!.context) reading.context = used[0]!.context
-    out.readings.push({ index, reading })
-  })
+  meterValues.forEach((mv, index) => mapMeterValue(version, meterId, mv, index, out))
   return out
 }

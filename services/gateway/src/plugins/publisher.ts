@@ -1,6 +1,7 @@
 import type { TopicNames } from '@energy-ingest/contracts'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Gauge } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import { KafkaUnavailable, Overloaded, ShuttingDown } from '../errors.js'
 import { BatcherClosedError, BatcherOverloadedError, MicroBatcher } from '../publish/micro-batcher.js'
 import { packRecords, type OutRecord, type Packing } from '../publish/pack.js'
@@ -36,6 +37,58 @@ class UnknownTopicError extends Error {
   override name = 'UnknownTopicError'
 }
 
+/** Packs one flush's records into Kafka messages and sends them, acks from every in-sync replica. */
+async function sendRecords(
+  records: OutRecord[],
+  opts: PublisherOptions,
+  kafka: FastifyInstance['kafka'],
+  metrics: FastifyInstance['metrics'],
+): Promise<void> {
+  const packed = packRecords(records, {
+    topics: opts.topics,
+    partitionsOf: kafka.partitionsOf,
+    maxPerMessage: opts.messageMaxReadings,
+    packing: opts.packing,
+    receivedAt: new Date(opts.now()).toISOString(),
+  })
+  if (!packed.ok) throw new UnknownTopicError(`partition count of ${packed.topic} unknown`)
+  metrics.flushReadings.observe(records.length)
+  metrics.flushMessages.observe(packed.messages)
+  const end = metrics.sendSeconds.startTimer()
+  try {
+    await kafka.producer.sendBatch({
+      topicMessages: packed.batch,
+      acks: -1,
+      timeout: opts.ackTimeoutMs,
+    })
+    end({ result: 'ok' })
+    kafka.reportSend(true)
+  } catch (err) {
+    end({ result: 'error' })
+    kafka.reportSend(false)
+    throw err
+  }
+}
+
+function registerGauges(registry: Registry, batcher: MicroBatcher<OutRecord>): void {
+  new Gauge({
+    name: 'gateway_kafka_pending_readings',
+    help: 'Readings waiting for or in a flush (in a flush until its send settles, even past its deadline)',
+    registers: [registry],
+    collect() {
+      this.set(batcher.pending)
+    },
+  })
+  new Gauge({
+    name: 'gateway_kafka_sends_in_flight',
+    help: 'sendBatch calls not settled yet',
+    registers: [registry],
+    collect() {
+      this.set(batcher.inFlight)
+    },
+  })
+}
+
 export default fp(
   async function publisher(app, opts: PublisherOptions) {
     const log = app.log.child({ component: 'publisher' })
@@ -46,52 +99,12 @@ export default fp(
       maxPending: opts.maxPendingReadings,
       maxInFlight: opts.maxInFlightFlushes,
       timeoutMs: opts.sendTimeoutMs,
-      async send(records) {
-        const packed = packRecords(records, {
-          topics: opts.topics,
-          partitionsOf: kafka.partitionsOf,
-          maxPerMessage: opts.messageMaxReadings,
-          packing: opts.packing,
-          receivedAt: new Date(opts.now()).toISOString(),
-        })
-        if (!packed.ok) throw new UnknownTopicError(`partition count of ${packed.topic} unknown`)
-        metrics.flushReadings.observe(records.length)
-        metrics.flushMessages.observe(packed.messages)
-        const end = metrics.sendSeconds.startTimer()
-        try {
-          await kafka.producer.sendBatch({
-            topicMessages: packed.batch,
-            acks: -1,
-            timeout: opts.ackTimeoutMs,
-          })
-          end({ result: 'ok' })
-          kafka.reportSend(true)
-        } catch (err) {
-          end({ result: 'error' })
-          kafka.reportSend(false)
-          throw err
-        }
-      },
+      send: (records) => sendRecords(records, opts, kafka, metrics),
       onFlush({ items, submissions, ms, error }) {
         if (error !== undefined) log.warn({ err: error, items, submissions, ms }, 'flush failed')
       },
     })
-    new Gauge({
-      name: 'gateway_kafka_pending_readings',
-      help: 'Readings waiting for or in a flush (in a flush until its send settles, even past its deadline)',
-      registers: [app.prometheus.registry],
-      collect() {
-        this.set(batcher.pending)
-      },
-    })
-    new Gauge({
-      name: 'gateway_kafka_sends_in_flight',
-      help: 'sendBatch calls not settled yet',
-      registers: [app.prometheus.registry],
-      collect() {
-        this.set(batcher.inFlight)
-      },
-    })
+    registerGauges(app.prometheus.registry, batcher)
 
     app.decorate('publisher', {
       pending: () => batcher.pending,
