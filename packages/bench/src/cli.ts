@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // node packages/bench/dist/cli.js <bench> [--flags]   (or: npm run bench -- <bench> [--flags])
 // Progress on stderr, a table on stdout, figures in bench-results/<bench>-<timestamp>.json.
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { Args } from './args.js'
 import { analyticsBench } from './analytics-bench.js'
 import { chaosBench } from './chaos-bench.js'
@@ -35,6 +37,11 @@ if (!bench || args.bool('help')) {
 }
 
 const env = new BenchEnvironment()
+const cpuProf = args.str('cpu-prof', '')
+if (cpuProf !== '') {
+  env.cpuProfDir = resolve(cpuProf)
+  mkdirSync(env.cpuProfDir, { recursive: true })
+}
 let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -88,6 +88,9 @@ export class BenchEnvironment {
   primaryUrl = ''
   replicaUrl = ''
 
+  /** Where the services it starts write V8 CPU profiles at exit (`--cpu-prof <dir>`); none if unset. */
+  cpuProfDir: string | undefined
+
   constructor() {
     mkdirSync(this.logDir, { recursive: true })
   }
@@ -134,7 +137,9 @@ export class BenchEnvironment {
   ): Promise<string> {
     if (!existsSync(entry)) throw new Error(`${entry} missing: run \`npm run build\` first`)
     const logFile = join(this.logDir, `${name}.log`)
-    const proc = spawnManaged(process.execPath, [entry], {
+    // --cpu-prof <dir>: each service writes a V8 CPU profile there when it exits (the profile bench reads them).
+    const prof = this.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfDir}`] : []
+    const proc = spawnManaged(process.execPath, [...prof, entry], {
       name,
       logFile,
       cwd: repoRoot,
