@@ -10,6 +10,8 @@ import { HttpClient, assertLoopback } from './http.js'
 import { IngestClient } from './ingest-client.js'
 import { LiveGenerator, PATHS, type MeterPath } from './live-generator.js'
 import { type BenchEnvironment, readStackEnv } from './infra.js'
+import { rawCopyBaseline, withCpu } from './e2e-headline.js'
+import { e2eReport } from './e2e-report.js'
 import { progress, type BenchResult } from './report.js'
 import { Samples, round } from './stats.js'
 
@@ -28,7 +30,7 @@ interface Endpoints {
   db: pg.Client
 }
 
-interface PhaseOptions {
+export interface PhaseOptions {
   durationS: number
   batchSize: number
   concurrency: number
@@ -95,7 +97,7 @@ async function drain(db: pg.Client, runStart: Date, accepted: () => number, o: P
  * One load phase on one meter path: load for durationS (probes alongside), then wait until every
  * accepted reading is stored.
  */
-async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup') {
+async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup', label: string = path) {
   const accepted0 = e.ingest.accepted + e.probes.accepted
   const unavailable0 = e.ingest.unavailable
   const errors0 = e.ingest.errors
@@ -141,7 +143,7 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
   if (stored >= acceptedTotal()) drainedAt = Math.max(drainedAt, Date.now() - 250)
   const pipelineS = (drainedAt - t0) / 1000
   return {
-    path,
+    path: label,
     durationS: round(loadS, 1),
     accepted: acceptedTotal(),
     stored,
@@ -211,15 +213,20 @@ async function pipelineTarget(
   }
 }
 
-type Phase = Awaited<ReturnType<typeof runPhase>>
+export type Phase = Awaited<ReturnType<typeof runPhase>> & { cpuSecondsPerMillion: Record<string, number> }
 
-/** The warm-up, then one measured phase per meter path; the clients are closed at the end either way. */
-async function runPhases(
-  t: PipelineTarget,
-  o: PhaseOptions,
-  paths: MeterPath[],
-  warmupS: number,
-): Promise<Phase[]> {
+export interface Extras {
+  warmupS: number
+  /** Fraction of the interval phase's pipeline rate offered in a sustained phase; 0 = none. */
+  sustain: number
+  rawCopyRows: number
+}
+
+/**
+ * The warm-up, one measured phase per meter path, the sustained phase, then the raw COPY baseline;
+ * the clients are closed at the end either way.
+ */
+export async function runPhases(t: PipelineTarget, o: PhaseOptions, paths: MeterPath[], x: Extras) {
   const e: Endpoints = {
     ingest: new IngestClient(t.gatewayUrl, t.fleetToken, o.concurrency),
     probes: new IngestClient(t.gatewayUrl, t.fleetToken, 8),
@@ -228,11 +235,18 @@ async function runPhases(
   }
   await e.db.connect()
   const phases: Phase[] = []
+  let rawCopy = null
   try {
     // A fresh broker and writer are slow at first (the first produce requests may time out): an
     // unmeasured warm-up keeps that out of whichever path runs first.
-    if (warmupS > 0) await runPhase(e, { ...o, durationS: warmupS, probeEveryMs: 1000 }, 'warmup')
-    for (const path of paths) phases.push(await runPhase(e, o, path))
+    if (x.warmupS > 0) await runPhase(e, { ...o, durationS: x.warmupS, probeEveryMs: 1000 }, 'warmup')
+    for (const path of paths) phases.push(await withCpu(() => runPhase(e, o, path)))
+    const max = phases.find((p) => p.path === 'interval')?.pipelineReadingsPerS ?? 0
+    if (x.sustain > 0 && max > 0) {
+      const rate = Math.round(max * x.sustain)
+      phases.push(await withCpu(() => runPhase(e, { ...o, rate }, 'interval', `interval at ${rate}/s`)))
+    }
+    rawCopy = await rawCopyBaseline(e.db, x.rawCopyRows)
   } finally {
     await e.db.end()
     e.ingest.close()
@@ -241,63 +255,7 @@ async function runPhases(
   }
   if (e.ingest.lastError && e.ingest.accepted < e.ingest.sent)
     progress(`last gateway error: ${e.ingest.lastError}`)
-  return phases
-}
-
-function e2eReport(
-  o: PhaseOptions,
-  params: { writers: number; partitions: number; paths: MeterPath[]; warmupS: number; stack: boolean },
-  phases: Phase[],
-): BenchResult {
-  const byPath = Object.fromEntries(phases.map((p) => [p.path, p]))
-  const ratio =
-    byPath.interval && byPath.register
-      ? round(byPath.register.pipelineReadingsPerS / byPath.interval.pipelineReadingsPerS, 2)
-      : null
-  return {
-    bench: 'e2e',
-    params: { ...o, ...params },
-    figures: { phases, registerToIntervalPipelineRatio: ratio },
-    tables: [
-      {
-        title: `end to end: gateway → Kafka → ${params.stack ? 'writer(s)' : `${params.writers} writer(s)`} → PostgreSQL → replica → analytics (${o.durationS} s load per meter path)`,
-        columns: [
-          'meters',
-          'accepted',
-          'stored',
-          'missing',
-          'gateway readings/s',
-          'pipeline readings/s',
-          'drain s',
-          'probes',
-          'visible p50 ms',
-          'visible p99 ms',
-          'max ms',
-        ],
-        rows: phases.map((p) => [
-          p.path,
-          p.accepted,
-          p.stored,
-          p.missing,
-          p.gatewayAcceptedPerS,
-          p.pipelineReadingsPerS,
-          p.drainAfterLoadS,
-          p.ingestToQueryableMs.count,
-          p.ingestToQueryableMs.p50,
-          p.ingestToQueryableMs.p99,
-          p.ingestToQueryableMs.max,
-        ]),
-      },
-    ],
-    notes: [
-      'pipeline readings/s = readings stored / time from the first request until the last one was stored',
-      "visible = from the probe's 202 to GET /v1/vehicles/:id/live on the replica returning it (poll every " +
-        `${o.pollMs} ms); target: ≥ 50k readings/s with p99 < 2 s`,
-      'meters: interval = kwhConsumedAc; register = energyRegisterKwh (the writer derives the energy: ' +
-        'per-meter lock, neighbour fetch, recompute); half the readings are vehicles in both',
-      ...(ratio === null ? [] : [`register / interval pipeline readings/s: ${ratio}`]),
-    ],
-  }
+  return { phases, rawCopy }
 }
 
 export async function e2eBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
@@ -310,7 +268,13 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
   const target = await pipelineTarget(args, env, writers, partitions)
   assertLoopback(target.gatewayUrl)
   assertLoopback(target.analyticsUrl)
-  const warmupS = args.num('warmup', 5)
-  const phases = await runPhases(target, o, paths, warmupS)
-  return e2eReport(o, { writers, partitions, paths, warmupS, stack: args.bool('stack') }, phases)
+  const x: Extras = {
+    warmupS: args.num('warmup', 5),
+    sustain: args.num('sustain', 0.5),
+    rawCopyRows: args.num('raw-copy-rows', 200_000),
+  }
+  if (x.sustain >= 1)
+    throw new Error('--sustain: a fraction of the measured rate below 1 (0 = no sustained phase)')
+  const result = await runPhases(target, o, paths, x)
+  return e2eReport(o, { writers, partitions, paths, stack: args.bool('stack'), ...x }, result)
 }
