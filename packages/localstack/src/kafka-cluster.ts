@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import { eventually } from './eventually.js'
 import { clusterId, ensureKafkaLibs, startKafkaNode, type KafkaServer } from './kafka.js'
 import { cacheDir } from './paths.js'
@@ -102,7 +103,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
           port,
           controllerPort: controllerPorts[i]!,
           dataDir: join(base, `node-${i + 1}`),
-          partitions: options.partitions ?? 12,
+          partitions: options.partitions ?? DEFAULT_PARTITIONS,
           overrides: count === 1 ? { 'controller.quorum.voters': voters } : clusterOverrides(voters),
           clusterId: id,
           reaper,

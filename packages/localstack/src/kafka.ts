@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import { cacheDir, repoRoot } from './paths.js'
 import { eventually } from './eventually.js'
 import { freePort, log, runToCompletion, spawnManaged, tail, type ManagedProcess } from './process.js'
@@ -247,7 +248,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
       port,
       controllerPort,
       dataDir,
-      partitions: options.partitions ?? 12,
+      partitions: options.partitions ?? DEFAULT_PARTITIONS,
       overrides: { 'controller.quorum.voters': `1@127.0.0.1:${controllerPort}` },
       clusterId: clusterId(),
       reaper,
@@ -300,7 +301,7 @@ export interface TopicOptions {
 export async function createTopics(
   brokers: string[],
   topics: string[],
-  partitions = 12,
+  partitions = DEFAULT_PARTITIONS,
   options: TopicOptions = {},
 ): Promise<void> {
   const replicationFactor = options.replicationFactor ?? 1
