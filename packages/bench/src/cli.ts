@@ -3,6 +3,7 @@
 // Progress on stderr, a table on stdout, figures in bench-results/<bench>-<timestamp>.json.
 import { Args } from './args.js'
 import { analyticsBench } from './analytics-bench.js'
+import { batchRefusal } from './batch-refusal.js'
 import { chaosBench } from './chaos-bench.js'
 import { e2eBench } from './e2e-bench.js'
 import { gatewayBench } from './gateway-bench.js'
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (args: Args, env: BenchEnvironment) => Promise<Ben
   analytics: analyticsBench,
   e2e: e2eBench,
   chaos: chaosBench,
+  'batch-refusal': batchRefusal,
 }
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--flags]
