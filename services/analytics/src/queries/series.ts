@@ -81,6 +81,12 @@ interface Block<T> {
   bucket: (r: Record<string, unknown>) => T
 }
 
+/** A bucket read from a row: each field is the column named for it, as pg returns it (see the types). */
+const fromColumns =
+  <T>(columns: Record<keyof T, string>) =>
+  (r: Record<string, unknown>): T =>
+    Object.fromEntries(Object.entries<string>(columns).map(([field, column]) => [field, r[column]])) as T
+
 const METER: Block<MeterBucket> = {
   rollup: (id, lo, hi) => `
     SELECT hour AS t, readings AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
@@ -91,12 +97,12 @@ const METER: Block<MeterBucket> = {
       FROM meter_history WHERE meter_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz`,
   aggregate: `sum(p.n)::int AS readings, sum(p.kwh)::text AS kwh, sum(p.vsum)::text AS vsum,
        min(p.vmin)::text AS vmin, max(p.vmax)::text AS vmax`,
-  bucket: (r) => ({
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    voltageSum: r.vsum as string | null,
-    voltageMin: r.vmin as string | null,
-    voltageMax: r.vmax as string | null,
+  bucket: fromColumns<MeterBucket>({
+    readings: 'readings',
+    kwh: 'kwh',
+    voltageSum: 'vsum',
+    voltageMin: 'vmin',
+    voltageMax: 'vmax',
   }),
 }
 
@@ -113,13 +119,13 @@ const VEHICLE: Block<VehicleBucket> = {
        max(p.tmax)::text AS tmax,
        ((array_agg(p.first_soc ORDER BY p.first_ts))[1])::text AS first_soc,
        ((array_agg(p.last_soc ORDER BY p.last_ts DESC))[1])::text AS last_soc`,
-  bucket: (r) => ({
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    tempSum: r.tsum as string | null,
-    tempMax: r.tmax as string | null,
-    firstSoc: r.first_soc as string | null,
-    lastSoc: r.last_soc as string | null,
+  bucket: fromColumns<VehicleBucket>({
+    readings: 'readings',
+    kwh: 'kwh',
+    tempSum: 'tsum',
+    tempMax: 'tmax',
+    firstSoc: 'first_soc',
+    lastSoc: 'last_soc',
   }),
 }
 
