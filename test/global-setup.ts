@@ -3,7 +3,7 @@
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { startEnvironment, withDatabase, type Environment } from '@energy-ingest/testenv'
-import * as db from '@energy-ingest/db'
+import { migrate } from '@energy-ingest/db'
 
 const TEMPLATE = 'energy_template'
 
@@ -17,9 +17,7 @@ async function prepareTemplate(primaryUrl: string): Promise<void> {
   } finally {
     await admin.end()
   }
-  // packages/db provides migrate(); until it exists the template is an empty database.
-  const migrate = (db as { migrate?: (o: { connectionString: string }) => Promise<unknown> }).migrate
-  if (migrate) await migrate({ connectionString: withDatabase(primaryUrl, TEMPLATE) })
+  await migrate({ connectionString: withDatabase(primaryUrl, TEMPLATE) })
 }
 
 export async function setup(project: TestProject): Promise<void> {

@@ -5,18 +5,10 @@
 // folders. Plain JS: it must run without a build. Usage: node reaper.cjs <parentPid> <stateFile>
 'use strict'
 const fs = require('node:fs')
+const { alive } = require('./process-alive.cjs')
 
 const parentPid = Number(process.argv[2])
 const stateFile = process.argv[3]
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return err.code === 'EPERM'
-  }
-}
 
 function readState() {
   try {

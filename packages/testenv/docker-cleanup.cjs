@@ -1,7 +1,8 @@
 // The Docker objects (containers, networks, volumes) that @energy-ingest/testenv creates carry two
 // labels: energy-ingest.testenv=<run id> and energy-ingest.testenv.owner=<hostname>/<pid>. This file
 // removes them by label, without testcontainers' reaper (Ryuk), whose image may not be pullable. Plain
-// JS on Node's http (no dependencies, no build), because three kinds of callers use it:
+// JS on Node's http (no build; its one dependency is localstack's plain-JS process-alive.cjs), because
+// three kinds of callers use it:
 //   - testenv (containers.ts) at the end of a run, and at its start for runs whose owner died;
 //   - the detached watchdog (packages/localstack/reaper.cjs, through a clean-up hook testenv registers)
 //     when the test process dies without cleaning up;
@@ -11,6 +12,7 @@
 'use strict'
 const http = require('node:http')
 const os = require('node:os')
+const { alive } = require('@energy-ingest/localstack/process-alive.cjs')
 
 const RUN_LABEL = 'energy-ingest.testenv'
 const OWNER_LABEL = 'energy-ingest.testenv.owner'
@@ -116,15 +118,6 @@ async function removeByLabels(endpoint, labels) {
 
 const removeRun = (endpoint, run) => removeByLabels(endpoint, [`${RUN_LABEL}=${run}`])
 const removeAll = (endpoint) => removeByLabels(endpoint, [RUN_LABEL])
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return err.code === 'EPERM'
-  }
-}
 
 /** Removes the runs whose owner was a process of this host that no longer exists. */
 async function removeStale(endpoint) {

@@ -3,102 +3,45 @@
 // a leap day (2028-02-29T23:59:30Z -> 2028-03-01T00:00:30Z). Each lands in its month's partition, the
 // hours on both sides close into exact rollups, and analytics answers the window across the boundary.
 // Nothing here depends on the real date: every service reads the test's clock.
-import { topicNames } from '@energy-ingest/contracts'
 import { setRollupMode } from '@energy-ingest/db'
-import * as analytics from '@energy-ingest/analytics'
-import * as gateway from '@energy-ingest/gateway'
-import * as writer from '@energy-ingest/writer'
-import {
-  createTestDatabase,
-  createTopics,
-  eventually,
-  testTopicPrefix,
-  uniqueName,
-  type TestDatabase,
-} from '@energy-ingest/testenv'
-import pg from 'pg'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { eventually } from '@energy-ingest/testenv'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startPipeline, type Pipeline } from './harness.js'
 
-const env = inject('testenv')
-const FLEET = 'calendar-fleet-token'
-const KEY = 'calendar-analytics-key'
 const MIN = 60_000
 const HOUR = 60 * MIN
 
 /** The three services and a database on one mutable clock. */
-interface Pipeline {
-  db: TestDatabase
-  gw: gateway.App
-  wr: writer.Writer
-  an: analytics.App
-  primary: pg.Pool
+interface Calendar extends Pipeline {
   setClock(iso: string): void
-  close(): Promise<void>
 }
 
-let open: Pipeline | undefined
+let open: Calendar | undefined
 
-async function pipeline(startIso: string): Promise<Pipeline> {
+async function pipeline(startIso: string): Promise<Calendar> {
   let nowMs = Date.parse(startIso)
-  const now = () => nowMs
-  const prefix = testTopicPrefix()
-  const t = topicNames(prefix)
-  await createTopics(env.kafkaBrokers, [t.meter, t.vehicle, t.assignments, t.dlq], 3)
-  const db = await createTestDatabase(env)
-  const primary = new pg.Pool({ connectionString: db.url, max: 2 })
-  // The migration put the rollup watermark at the real hour; move it to the pinned one, so the hours
-  // this test writes are open hours, closed later by the writer's own closer on the test's clock.
-  const client = await primary.connect()
-  try {
-    const hour = new Date(Math.floor(nowMs / HOUR) * HOUR)
-    for (const kind of ['meter', 'vehicle'] as const)
-      await setRollupMode(client, kind, { perBatch: false, closedBefore: hour })
-  } finally {
-    client.release()
-  }
-  const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'silent' }
-  const gw = await gateway.buildApp(
-    gateway.loadConfig({
-      ...kafka,
-      INGEST_TOKEN_SECRET: 'calendar-secret-0123456789abcdef',
-      INGEST_FLEET_TOKENS: FLEET,
-    }),
-    { logger: false, now },
-  )
-  await gw.ready()
-  const wr = await writer.createWriter(
-    writer.loadConfig({
-      ...kafka,
-      DATABASE_URL: db.url,
-      KAFKA_GROUP_ID: uniqueName('calendar'),
-      KAFKA_PARTITIONS: '3',
-      WRITER_PORT: '0',
-      HOST: '127.0.0.1',
-      ROLLUP_CLOSE_INTERVAL_MS: '100',
-      PARTITION_MAINTENANCE_INTERVAL_MS: '1000',
-    }),
-    { now: () => new Date(nowMs) },
-  )
-  await wr.start()
-  const an = await analytics.buildApp(
-    analytics.loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }),
-    { logger: false, now },
-  )
-  const p: Pipeline = {
-    db,
-    gw,
-    wr,
-    an,
-    primary,
+  const started = await startPipeline({
+    name: 'calendar',
+    partitions: 3,
+    now: () => nowMs,
+    writerEnv: { ROLLUP_CLOSE_INTERVAL_MS: '100', PARTITION_MAINTENANCE_INTERVAL_MS: '1000' },
+    // The migration put the rollup watermark at the real hour; move it to the pinned one, so the hours
+    // this test writes are open hours, closed later by the writer's own closer on the test's clock.
+    prepare: async (primary) => {
+      const client = await primary.connect()
+      try {
+        const hour = new Date(Math.floor(nowMs / HOUR) * HOUR)
+        for (const kind of ['meter', 'vehicle'] as const)
+          await setRollupMode(client, kind, { perBatch: false, closedBefore: hour })
+      } finally {
+        client.release()
+      }
+    },
+  })
+  const p: Calendar = {
+    ...started,
     setClock(iso) {
       nowMs = Date.parse(iso)
-    },
-    async close() {
-      await gw.close()
-      await wr.stop()
-      await an.close()
-      await primary.end()
-      await db.drop()
     },
   }
   open = p
@@ -110,12 +53,12 @@ afterEach(async () => {
   open = undefined
 })
 
-async function post(p: Pipeline, url: string, payload: unknown, status = 202) {
+async function post(p: Calendar, url: string, payload: unknown, status = 202) {
   const res = await p.gw.inject({
     method: 'POST',
     url,
     payload: payload as object,
-    headers: { authorization: `Bearer ${FLEET}` },
+    headers: { authorization: `Bearer ${p.fleetToken}` },
   })
   expect(res.statusCode, res.body).toBe(status)
   return res
@@ -136,7 +79,7 @@ const vehicle = (timestamp: string, kwhDeliveredDc: number, batteryTemp: number)
 })
 
 /** Which partition holds each stored row, and the rollup rows, read on the primary. */
-async function stored(p: Pipeline) {
+async function stored(p: Calendar) {
   const partitions = await p.primary.query<{ part: string; ts: Date }>(
     `SELECT tableoid::regclass::text AS part, ts FROM meter_history WHERE meter_id = 'M-CAL'
      UNION ALL
@@ -153,7 +96,7 @@ async function stored(p: Pipeline) {
   return { partitions: partitions.rows, hourly: hourly.rows, raw: raw.rows }
 }
 
-async function waitStored(p: Pipeline, count: number) {
+async function waitStored(p: Calendar, count: number) {
   await eventually(
     async () => {
       const { rows } = await p.primary.query<{ n: number }>(
@@ -166,7 +109,7 @@ async function waitStored(p: Pipeline, count: number) {
   )
 }
 
-async function waitClosed(p: Pipeline, before: string) {
+async function waitClosed(p: Calendar, before: string) {
   await eventually(
     async () => {
       const { rows } = await p.primary.query<{ done: boolean }>(
@@ -179,13 +122,13 @@ async function waitClosed(p: Pipeline, before: string) {
   )
 }
 
-async function performance(p: Pipeline, expected: { vehicle: number; meter: number }) {
+async function performance(p: Calendar, expected: { vehicle: number; meter: number }) {
   return eventually(
     async () => {
       const res = await p.an.inject({
         method: 'GET',
         url: '/v1/analytics/performance/V-CAL',
-        headers: { authorization: `Bearer ${KEY}` },
+        headers: { authorization: `Bearer ${p.apiKey}` },
       })
       const body = res.json() as Record<string, unknown>
       const readings = body.readings as { vehicle: number; meter: number } | undefined

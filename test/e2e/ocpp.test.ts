@@ -7,21 +7,10 @@
 import { createRequire } from 'node:module'
 import type AjvClass from 'ajv'
 import type addFormatsFn from 'ajv-formats'
-import { topicNames } from '@energy-ingest/contracts'
 import { setRollupMode } from '@energy-ingest/db'
-import * as analytics from '@energy-ingest/analytics'
-import * as gateway from '@energy-ingest/gateway'
-import * as writer from '@energy-ingest/writer'
-import {
-  createTestDatabase,
-  createTopics,
-  eventually,
-  testTopicPrefix,
-  uniqueName,
-  type TestDatabase,
-} from '@energy-ingest/testenv'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { eventually } from '@energy-ingest/testenv'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startPipeline, type Pipeline } from './harness.js'
 
 const require = createRequire(import.meta.url)
 const Ajv = require('ajv') as typeof AjvClass.default
@@ -40,79 +29,46 @@ function assertOcppValid(schema: object, payload: object) {
   expect(validate(payload), JSON.stringify(validate.errors)).toBe(true)
 }
 
-const env = inject('testenv')
-const FLEET = 'ocpp-fleet-token'
-const KEY = 'ocpp-analytics-key'
 const NOW = Date.parse('2026-03-04T12:00:00Z')
 const at = (hhmm: string) => `2026-03-04T${hhmm}:00Z`
 
-let db: TestDatabase
-let primary: pg.Pool
-let gw: gateway.App
-let wr: writer.Writer
-let an: analytics.App
+let p: Pipeline
 
 beforeAll(async () => {
-  const prefix = testTopicPrefix()
-  const t = topicNames(prefix)
-  await createTopics(env.kafkaBrokers, [t.meter, t.vehicle, t.assignments, t.dlq], 3)
-  db = await createTestDatabase(env)
-  primary = new pg.Pool({ connectionString: db.url, max: 2 })
-  // Hours before 10:00 closed: readings there fold into meter_hourly in their batch (late rows);
-  // later hours are closed by the writer's own closer on the pinned clock while the test runs.
-  const client = await primary.connect()
-  try {
-    await setRollupMode(client, 'meter', { perBatch: false, closedBefore: new Date(Date.parse(at('10:00'))) })
-  } finally {
-    client.release()
-  }
-  const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'silent' }
-  const now = () => NOW
-  gw = await gateway.buildApp(
-    gateway.loadConfig({
-      ...kafka,
-      INGEST_TOKEN_SECRET: 'ocpp-secret-0123456789abcdef',
-      INGEST_FLEET_TOKENS: FLEET,
-    }),
-    { logger: false, now },
-  )
-  await gw.ready()
-  wr = await writer.createWriter(
-    writer.loadConfig({
-      ...kafka,
-      DATABASE_URL: db.url,
-      KAFKA_GROUP_ID: uniqueName('ocpp'),
-      KAFKA_PARTITIONS: '3',
-      WRITER_PORT: '0',
-      HOST: '127.0.0.1',
-      ROLLUP_CLOSE_INTERVAL_MS: '200',
-    }),
-    { now: () => new Date(NOW) },
-  )
-  await wr.start()
-  an = await analytics.buildApp(
-    analytics.loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }),
-    { logger: false, now },
-  )
+  p = await startPipeline({
+    name: 'ocpp',
+    partitions: 3,
+    now: () => NOW,
+    writerEnv: { ROLLUP_CLOSE_INTERVAL_MS: '200' },
+    // Hours before 10:00 closed: readings there fold into meter_hourly in their batch (late rows);
+    // later hours are closed by the writer's own closer on the pinned clock while the test runs.
+    prepare: async (primary) => {
+      const client = await primary.connect()
+      try {
+        await setRollupMode(client, 'meter', {
+          perBatch: false,
+          closedBefore: new Date(Date.parse(at('10:00'))),
+        })
+      } finally {
+        client.release()
+      }
+    },
+  })
 })
 
 afterAll(async () => {
-  await gw?.close()
-  await wr?.stop()
-  await an?.close()
-  await primary?.end()
-  await db?.drop()
+  await p?.close()
 })
 
 type Version = '1.6' | '2.0.1'
 
 async function postOcpp(cp: string, version: Version, payload: object, action?: 'TransactionEvent') {
-  const res = await gw.inject({
+  const res = await p.gw.inject({
     method: 'POST',
     url: `/v1/ingest/ocpp/${cp}`,
     payload,
     headers: {
-      authorization: `Bearer ${FLEET}`,
+      authorization: `Bearer ${p.fleetToken}`,
       'ocpp-version': version,
       ...(action ? { 'ocpp-action': action } : {}),
     },
@@ -121,7 +77,7 @@ async function postOcpp(cp: string, version: Version, payload: object, action?: 
 }
 
 async function get(url: string) {
-  const res = await an.inject({ method: 'GET', url, headers: { authorization: `Bearer ${KEY}` } })
+  const res = await p.an.inject({ method: 'GET', url, headers: { authorization: `Bearer ${p.apiKey}` } })
   return { status: res.statusCode, body: res.json() as Record<string, unknown> }
 }
 
@@ -265,7 +221,7 @@ describe('OCPP 1.6 and 2.0.1 through the whole pipeline', () => {
     expect(fleet.body).toMatchObject({ meters: { active: 2, totalAcConsumed: 8.7 + 6.25, readings: 11 } })
 
     // What is stored: derived energy and flags next to the raw register, on the primary.
-    const { rows } = await primary.query<{ ts: Date; reg: string; kwh: string; flags: string[] | null }>(
+    const { rows } = await p.primary.query<{ ts: Date; reg: string; kwh: string; flags: string[] | null }>(
       `SELECT ts, energy_register_kwh::text AS reg, kwh_consumed_ac::text AS kwh, energy_flags AS flags
        FROM meter_history WHERE meter_id = 'CP-16:1' ORDER BY ts`,
     )
@@ -315,7 +271,7 @@ describe('OCPP 1.6 and 2.0.1 through the whole pipeline', () => {
       totalAcConsumed: 0,
       energyFlags: { resets: 0, placeholders: 0, suspects: 0 },
     })
-    const { rows } = await primary.query(`SELECT ts FROM meter_history WHERE meter_id = 'CP-16:2'`)
+    const { rows } = await p.primary.query(`SELECT ts FROM meter_history WHERE meter_id = 'CP-16:2'`)
     expect(rows.map((r: { ts: Date }) => r.ts.toISOString())).toEqual(['2026-03-04T11:10:00.000Z'])
   })
 })

@@ -4,74 +4,25 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import * as analytics from '@energy-ingest/analytics'
-import { topicNames } from '@energy-ingest/contracts'
-import * as gateway from '@energy-ingest/gateway'
-import * as writer from '@energy-ingest/writer'
-import {
-  createTestDatabase,
-  createTopics,
-  eventually,
-  testTopicPrefix,
-  uniqueName,
-  type TestDatabase,
-} from '@energy-ingest/testenv'
+import { eventually } from '@energy-ingest/testenv'
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript'
 import ts from 'typescript'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startPipeline, type Pipeline } from './harness.js'
 
-const env = inject('testenv')
-const FLEET = 'openapi-fleet-token'
-const KEY = 'openapi-analytics-key'
 /** Git-ignored: generated each run. */
 const OUT = join(import.meta.dirname, '../../.cache/openapi-client')
-
-let db: TestDatabase
-let gw: gateway.App
-let an: analytics.App
-let wr: writer.Writer
-const urls = { gateway: '', analytics: '' }
 /** Every service's clock: the reading below is minutes old, whatever today is. */
 const NOW = Date.parse('2026-01-15T10:05:00Z')
 
+let p: Pipeline
+
 beforeAll(async () => {
-  const prefix = testTopicPrefix()
-  const t = topicNames(prefix)
-  await createTopics(env.kafkaBrokers, [t.meter, t.vehicle, t.assignments, t.dlq], 3)
-  db = await createTestDatabase(env)
-  const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'silent' }
-  gw = await gateway.buildApp(
-    gateway.loadConfig({
-      ...kafka,
-      INGEST_TOKEN_SECRET: 'openapi-secret-0123456789',
-      INGEST_FLEET_TOKENS: FLEET,
-    }),
-    { logger: false, now: () => NOW },
-  )
-  urls.gateway = await gw.listen({ host: '127.0.0.1', port: 0 })
-  wr = await writer.createWriter(
-    writer.loadConfig({
-      ...kafka,
-      DATABASE_URL: db.url,
-      KAFKA_GROUP_ID: uniqueName('openapi'),
-      WRITER_PORT: '0',
-      HOST: '127.0.0.1',
-    }),
-    { now: () => new Date(NOW) },
-  )
-  await wr.start()
-  an = await analytics.buildApp(
-    analytics.loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }),
-    { logger: false, now: () => NOW },
-  )
-  urls.analytics = await an.listen({ host: '127.0.0.1', port: 0 })
+  p = await startPipeline({ name: 'openapi', partitions: 3, now: () => NOW, listen: true })
 })
 
 afterAll(async () => {
-  await gw?.close()
-  await wr?.stop()
-  await an?.close()
-  await db?.drop()
+  await p?.close()
 })
 
 /** A client module typed by the generated paths: it must type-check, then it runs. */
@@ -112,7 +63,7 @@ function typeErrors(files: string[]): string[] {
 describe('the served OpenAPI documents', () => {
   it('validate as OpenAPI 3.1, yield a typed client that type-checks, and that client works', async () => {
     await mkdir(OUT, { recursive: true })
-    for (const [name, base] of Object.entries(urls)) {
+    for (const [name, base] of Object.entries(p.urls)) {
       const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenAPI3 & Record<string, unknown>
       expect(doc.openapi).toBe('3.1.0')
       await SwaggerParser.validate(structuredClone(doc) as never) // throws, naming the problem
@@ -129,7 +80,7 @@ describe('the served OpenAPI documents', () => {
 
     const { postAndRead } = (await import(join(OUT, 'flow.ts'))) as {
       postAndRead: (
-        u: typeof urls,
+        u: Pipeline['urls'],
         fleet: string,
         key: string,
       ) => Promise<{
@@ -138,7 +89,7 @@ describe('the served OpenAPI documents', () => {
         read: () => Promise<{ response: Response; data?: { readings: number; totalAcConsumed: number } }>
       }>
     }
-    const flow = await postAndRead(urls, FLEET, KEY)
+    const flow = await postAndRead(p.urls, p.fleetToken, p.apiKey)
     expect(flow.status).toBe(202)
     expect(flow.accepted?.deviceId).toBe('OPENAPI-M1')
     const summary = await eventually(

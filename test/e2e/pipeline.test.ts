@@ -1,85 +1,37 @@
 // End to end: HTTP readings into the gateway -> Kafka -> the writer -> PostgreSQL primary ->
 // streaming replica -> numbers out of the analytics API. Real broker, real databases, real services.
-import { topicNames } from '@energy-ingest/contracts'
-import * as analytics from '@energy-ingest/analytics'
-import * as gateway from '@energy-ingest/gateway'
-import * as writer from '@energy-ingest/writer'
-import {
-  createTestDatabase,
-  createTopics,
-  eventually,
-  testTopicPrefix,
-  uniqueName,
-  type TestDatabase,
-} from '@energy-ingest/testenv'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { eventually } from '@energy-ingest/testenv'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startPipeline, type Pipeline } from './harness.js'
 
-const env = inject('testenv')
-const FLEET = 'e2e-fleet-token'
-const KEY = 'e2e-analytics-key'
 const MIN = 60_000
 
-let db: TestDatabase
-let gw: gateway.App
-let an: analytics.App
-let wr: writer.Writer
+let p: Pipeline
 
 beforeAll(async () => {
-  const prefix = testTopicPrefix()
-  const t = topicNames(prefix)
-  await createTopics(env.kafkaBrokers, [t.meter, t.vehicle, t.assignments, t.dlq], 12)
-  db = await createTestDatabase(env)
-  const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'silent' }
-  gw = await gateway.buildApp(
-    gateway.loadConfig({
-      ...kafka,
-      INGEST_TOKEN_SECRET: 'e2e-secret-0123456789abcdef',
-      INGEST_FLEET_TOKENS: FLEET,
-    }),
-    { logger: false },
-  )
-  await gw.ready()
-  wr = await writer.createWriter(
-    writer.loadConfig({
-      ...kafka,
-      DATABASE_URL: db.url,
-      KAFKA_GROUP_ID: uniqueName('e2e'),
-      WRITER_PORT: '0',
-      HOST: '127.0.0.1',
-    }),
-  )
-  await wr.start()
-  an = await analytics.buildApp(
-    analytics.loadConfig({ ANALYTICS_DATABASE_URL: db.replicaUrl, ANALYTICS_API_KEYS: KEY }),
-    {
-      logger: false,
-    },
-  )
+  p = await startPipeline({ name: 'e2e', partitions: 12 })
 })
 
 afterAll(async () => {
-  await gw?.close()
-  await wr?.stop()
-  await an?.close()
-  await db?.drop()
+  await p?.close()
 })
 
 async function post(url: string, payload: unknown) {
-  const res = await gw.inject({
+  const res = await p.gw.inject({
     method: 'POST',
     url,
     payload: payload as object,
-    headers: { authorization: `Bearer ${FLEET}` },
+    headers: { authorization: `Bearer ${p.fleetToken}` },
   })
   expect(res.statusCode, res.body).toBe(202)
   return res.json() as Record<string, unknown>
 }
 
 async function performance(vehicleId: string) {
-  const res = await an.inject({
+  const res = await p.an.inject({
     method: 'GET',
     url: `/v1/analytics/performance/${vehicleId}`,
-    headers: { authorization: `Bearer ${KEY}` },
+    headers: { authorization: `Bearer ${p.apiKey}` },
   })
   return { status: res.statusCode, body: res.json() as Record<string, unknown> }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import { writePrivateFile } from './private-file.js'
 
 export interface StackConfig {
@@ -72,7 +73,7 @@ export function loadStackConfig(args: string[], env: NodeJS.ProcessEnv, dataDir:
     ...(partitionsArg !== undefined ? { KAFKA_PARTITIONS: partitionsArg } : {}),
     ...(brokersArg !== undefined ? { STACK_BROKERS: brokersArg } : {}),
   }
-  const partitions = int(merged, 'KAFKA_PARTITIONS', 12, 1, 1000)
+  const partitions = int(merged, 'KAFKA_PARTITIONS', DEFAULT_PARTITIONS, 1, 1000)
   const writers = int(merged, 'STACK_WRITERS', 1, 1, 64)
   const brokers = int(merged, 'STACK_BROKERS', 1, 1, 3)
   if (brokers === 2) throw new Error('STACK_BROKERS must be 1 or 3 (a KRaft quorum of two survives no loss)')

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Args } from './args.js'
 import { analyticsBench } from './analytics-bench.js'
+import { batchRefusal } from './batch-refusal.js'
 import { chaosBench } from './chaos-bench.js'
 import { e2eBench } from './e2e-bench.js'
 import { gatewayBench } from './gateway-bench.js'
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (args: Args, env: BenchEnvironment) => Promise<Ben
   analytics: analyticsBench,
   e2e: e2eBench,
   chaos: chaosBench,
+  'batch-refusal': batchRefusal,
   profile: profileSummary,
 }
 

@@ -15,7 +15,5 @@ export function topicNames(prefix = ''): TopicNames {
   }
 }
 
-export const TOPICS: TopicNames = topicNames()
-
 /** Default partition count of the telemetry topics: the ceiling on writer parallelism. */
 export const DEFAULT_PARTITIONS = 12

@@ -49,13 +49,10 @@ export {
   deriveRegisterEnergyAt,
   compareDecimal,
   subtractDecimal,
-  normalizeDecimal,
-  DEFAULT_MAX_POWER_KW,
-  ENERGY_FLAGS,
   type EnergyFlag,
   type RegisterPoint,
   type DerivedEnergy,
   type DeriveOptions,
 } from './register-energy.js'
-export { REGISTER_LOCK_NAMESPACE, type RegisterKey } from './register-pass.js'
+export { type RegisterKey } from './register-pass.js'
 export type { DbClient, Queryable, ReadingKind, Decimal, MeterRow, VehicleRow } from './types.js'

@@ -1,7 +1,6 @@
 export {
   startKafka,
   startKafkaNode,
-  createTopics,
   ensureKafkaLibs,
   brokerAnswers,
   kafkaVersion,
@@ -10,8 +9,8 @@ export {
   type KafkaServer,
   type KafkaOptions,
   type NodeSpec,
-  type TopicOptions,
 } from './kafka.js'
+export { createTopics, type TopicOptions } from './kafka-topics.js'
 export {
   startKafkaCluster,
   clusterOverrides,

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import { eventually } from './eventually.js'
-import { clusterId, ensureKafkaLibs, startKafkaNode, type KafkaServer } from './kafka.js'
+import { clusterId, ensureKafkaLibs, probeAdmin, startKafkaNode, type KafkaServer } from './kafka.js'
 import { cacheDir } from './paths.js'
 import { freePort, log } from './process.js'
-import { Reaper } from './reaper.js'
+import { ownership, type Ownership, type Reaper } from './reaper.js'
 
 export interface KafkaClusterOptions {
   /** Nodes: 1 (a single broker, as startKafka) or 3 (a 3-voter quorum, replication factor 3). */
@@ -53,24 +54,61 @@ export function clusterOverrides(voters: string): Record<string, string> {
 }
 
 /** Whether every node of `brokers` is registered with the cluster (a metadata answer lists it). */
-async function allRegistered(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: 'localstack-probe',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1000,
-    requestTimeout: 3000,
-    retry: { retries: 0 },
-  }).admin()
-  try {
-    await admin.connect()
-    const { brokers: registered } = await admin.describeCluster()
-    return registered.length === brokers.length
-  } catch {
-    return false
-  } finally {
-    await admin.disconnect().catch(() => undefined)
-  }
+const allRegistered = (brokers: string[]) =>
+  probeAdmin(brokers, async (admin) => (await admin.describeCluster()).brokers.length === brokers.length)
+
+/** `count` ports: the given ones (which must be `count`), else free ones. */
+async function portsFor(count: number, given: number[] | undefined, what: string): Promise<number[]> {
+  const ports = given ?? (await Promise.all(Array.from({ length: count }, () => freePort())))
+  if (ports.length !== count) throw new Error(`a ${count}-node cluster needs ${count} ${what} ports`)
+  return ports
+}
+
+/** The cluster's nodes, each formatted and configured but not started. */
+async function prepareNodes(
+  libs: string,
+  options: KafkaClusterOptions,
+  count: number,
+  owned: Ownership,
+): Promise<KafkaServer[]> {
+  mkdirSync(owned.dataDir, { recursive: true })
+  const ports = await portsFor(count, options.ports, 'broker')
+  const controllerPorts = await portsFor(count, options.controllerPorts, 'controller')
+  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',')
+  const id = clusterId()
+  return await Promise.all(
+    ports.map((port, i) =>
+      startKafkaNode(
+        libs,
+        {
+          nodeId: i + 1,
+          port,
+          controllerPort: controllerPorts[i]!,
+          dataDir: join(owned.dataDir, `node-${i + 1}`),
+          partitions: options.partitions ?? DEFAULT_PARTITIONS,
+          overrides: count === 1 ? { 'controller.quorum.voters': voters } : clusterOverrides(voters),
+          clusterId: id,
+          reaper: owned.reaper,
+        },
+        // Three JVMs starting at once on a small machine: twice a single broker's deadline.
+        { name: `kafka-${i + 1}`, startNow: false, startTimeoutMs: 180_000 },
+      ),
+    ),
+  )
+}
+
+/** Starts every node at once (a node's broker waits for a quorum of controllers before it answers). */
+async function startNodes(nodes: KafkaServer[], brokers: string[]): Promise<void> {
+  const started = Date.now()
+  await Promise.all(nodes.map((n) => n.start()))
+  await eventually(() => allRegistered(brokers), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    message: `${nodes.length} brokers registered`,
+  })
+  log(
+    `Kafka cluster of ${nodes.length} ready on ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  )
 }
 
 /**
@@ -80,54 +118,14 @@ async function allRegistered(brokers: string[]): Promise<boolean> {
 export async function startKafkaCluster(options: KafkaClusterOptions = {}): Promise<KafkaCluster> {
   const count = options.nodes ?? 3
   const libs = await ensureKafkaLibs()
-  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
-  const reaper = options.reaper ?? ownReaper
-  const ownsDir = options.dataDir === undefined
-  const base = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-kafka-cluster-'))
-  if (ownsDir) reaper?.trackDir(base)
-  mkdirSync(base, { recursive: true })
-  const ports = options.ports ?? (await Promise.all(Array.from({ length: count }, () => freePort())))
-  const controllerPorts =
-    options.controllerPorts ?? (await Promise.all(Array.from({ length: count }, () => freePort())))
-  if (ports.length !== count || controllerPorts.length !== count)
-    throw new Error(`a ${count}-node cluster needs ${count} broker and ${count} controller ports`)
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',')
-  const id = clusterId()
-  const nodes = await Promise.all(
-    ports.map((port, i) =>
-      startKafkaNode(
-        libs,
-        {
-          nodeId: i + 1,
-          port,
-          controllerPort: controllerPorts[i]!,
-          dataDir: join(base, `node-${i + 1}`),
-          partitions: options.partitions ?? 12,
-          overrides: count === 1 ? { 'controller.quorum.voters': voters } : clusterOverrides(voters),
-          clusterId: id,
-          reaper,
-        },
-        // Three JVMs starting at once on a small machine: twice a single broker's deadline.
-        { name: `kafka-${i + 1}`, startNow: false, startTimeoutMs: 180_000 },
-      ),
-    ),
-  )
+  const owned = ownership(options, () => mkdtempSync(join(cacheDir, 'tmp-kafka-cluster-')))
+  const nodes = await prepareNodes(libs, options, count, owned)
   const brokers = nodes.flatMap((n) => n.brokers)
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()))
   }
   try {
-    // All at once: a node's broker waits for a quorum of controllers before it answers.
-    const started = Date.now()
-    await Promise.all(nodes.map((n) => n.start()))
-    await eventually(() => allRegistered(brokers), {
-      timeoutMs: 60_000,
-      intervalMs: 250,
-      message: `${count} brokers registered`,
-    })
-    log(
-      `Kafka cluster of ${count} ready on ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    )
+    await startNodes(nodes, brokers)
   } catch (err) {
     await stop()
     throw err
@@ -140,8 +138,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
     stop,
     async close() {
       await stop()
-      if (ownReaper) ownReaper.dispose()
-      else if (ownsDir) rmSync(base, { recursive: true, force: true })
+      owned.release()
     },
   }
 }

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import { cacheDir, repoRoot } from './paths.js'
 import { eventually } from './eventually.js'
 import { freePort, log, runToCompletion, spawnManaged, tail, type ManagedProcess } from './process.js'
-import { Reaper } from './reaper.js'
+import { ownership, type Reaper } from './reaper.js'
 
 const kafkaInfra = join(repoRoot, 'infra', 'kafka')
 
@@ -139,6 +140,63 @@ function writeNodeConfig(node: NodeSpec): string {
 
 const javaEnv = () => ({ ...process.env, KAFKA_HEAP_OPTS: '', KAFKA_OPTS: '' })
 
+/** Formats `node`'s log folder with its cluster id, unless it has been formatted before. */
+async function formatOnce(node: NodeSpec, classpath: string, configFile: string): Promise<void> {
+  if (existsSync(join(node.dataDir, 'log', 'meta.properties'))) return
+  await runToCompletion(
+    'java',
+    [
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${node.clusterId}`,
+      '-c',
+      configFile,
+    ],
+    { env: javaEnv() },
+  )
+}
+
+/** The broker's JVM arguments. */
+const brokerJavaArgs = (classpath: string, configFile: string) => [
+  '-Xms256m',
+  '-Xmx512m',
+  // C1 only: start-up is CPU-bound on small machines; halves start time, no produce loss.
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseG1GC',
+  '-Djava.awt.headless=true',
+  `-Dlog4j2.configurationFile=${join(kafkaInfra, 'log4j2.properties')}`,
+  '-cp',
+  classpath,
+  'kafka.Kafka',
+  configFile,
+]
+
+/** Waits until the broker `proc` runs answers on `port`; fails with its log's tail when it exits. */
+async function waitForBroker(
+  proc: ManagedProcess,
+  port: number,
+  logFile: string,
+  options: { name: string; startTimeoutMs?: number },
+): Promise<void> {
+  await eventually(
+    async () => {
+      if (!proc.isRunning()) throw new Error(`${options.name} exited during start-up:\n${tail(logFile)}`)
+      return await brokerAnswers([`127.0.0.1:${port}`])
+    },
+    {
+      timeoutMs: options.startTimeoutMs ?? 90_000,
+      intervalMs: 250,
+      message: `${options.name} on port ${port}`,
+    },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${tail(logFile)}`)
+  })
+}
+
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`
+
 /**
  * One Kafka process on `node`'s folder and ports, formatted on first use, with the KafkaServer
  * controls; `startNow: false` leaves the first start to the caller (a cluster starts its nodes at once).
@@ -152,61 +210,20 @@ export async function startKafkaNode(
   const configFile = writeNodeConfig(node)
   const classpath = `${libs}/*`
   const logFile = join(node.dataDir, 'kafka.log')
-  if (!existsSync(join(node.dataDir, 'log', 'meta.properties'))) {
-    await runToCompletion(
-      'java',
-      [
-        '-cp',
-        classpath,
-        'kafka.tools.StorageTool',
-        'format',
-        `--cluster-id=${node.clusterId}`,
-        '-c',
-        configFile,
-      ],
-      { env: javaEnv() },
-    )
-  }
+  await formatOnce(node, classpath, configFile)
   let proc: ManagedProcess | undefined
   const brokers = [`127.0.0.1:${node.port}`]
   const start = async () => {
     if (proc?.isRunning()) return
-    proc = spawnManaged(
-      'java',
-      [
-        '-Xms256m',
-        '-Xmx512m',
-        // C1 only: start-up is CPU-bound on small machines; halves start time, no produce loss.
-        '-XX:TieredStopAtLevel=1',
-        '-XX:+UseG1GC',
-        '-Djava.awt.headless=true',
-        `-Dlog4j2.configurationFile=${join(kafkaInfra, 'log4j2.properties')}`,
-        '-cp',
-        classpath,
-        'kafka.Kafka',
-        configFile,
-      ],
-      { name: options.name, logFile, env: javaEnv() },
-    )
-    const current = proc
-    node.reaper?.trackPid(current.pid)
-    const started = Date.now()
-    await eventually(
-      async () => {
-        if (!current.isRunning()) throw new Error(`${options.name} exited during start-up:\n${tail(logFile)}`)
-        return await brokerAnswers(brokers)
-      },
-      {
-        timeoutMs: options.startTimeoutMs ?? 90_000,
-        intervalMs: 250,
-        message: `${options.name} on port ${node.port}`,
-      },
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${tail(logFile)}`)
+    proc = spawnManaged('java', brokerJavaArgs(classpath, configFile), {
+      name: options.name,
+      logFile,
+      env: javaEnv(),
     })
-    log(
-      `${options.name} (Kafka ${kafkaVersion()}) ready on ${brokers[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    )
+    node.reaper?.trackPid(proc.pid)
+    const started = Date.now()
+    await waitForBroker(proc, node.port, logFile, options)
+    log(`${options.name} (Kafka ${kafkaVersion()}) ready on ${brokers[0]} in ${seconds(started)}`)
   }
   const stopWith = async (how: 'stop' | 'kill') => {
     const current = proc
@@ -232,12 +249,7 @@ export async function startKafkaNode(
 /** Starts a real single-node KRaft Kafka broker (broker + controller) on 127.0.0.1. */
 export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServer> {
   const libs = await ensureKafkaLibs()
-  // Without a caller's reaper, one of its own: a killed owner still leaves no broker or folder behind.
-  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
-  const reaper = options.reaper ?? ownReaper
-  const ownsDir = options.dataDir === undefined
-  const dataDir = options.dataDir ?? mkdtempSync(join(cacheDir, 'tmp-kafka-'))
-  if (ownsDir) reaper?.trackDir(dataDir)
+  const owned = ownership(options, () => mkdtempSync(join(cacheDir, 'tmp-kafka-')))
   const port = options.port ?? (await freePort())
   const controllerPort = options.controllerPort ?? (await freePort())
   const node = await startKafkaNode(
@@ -246,11 +258,11 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
       nodeId: 1,
       port,
       controllerPort,
-      dataDir,
-      partitions: options.partitions ?? 12,
+      dataDir: owned.dataDir,
+      partitions: options.partitions ?? DEFAULT_PARTITIONS,
       overrides: { 'controller.quorum.voters': `1@127.0.0.1:${controllerPort}` },
       clusterId: clusterId(),
-      reaper,
+      reaper: owned.reaper,
     },
     { name: 'kafka', startNow: true },
   )
@@ -258,14 +270,19 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServe
     ...node,
     async close() {
       await node.stop()
-      if (ownReaper) ownReaper.dispose()
-      else if (ownsDir) rmSync(dataDir, { recursive: true, force: true })
+      owned.release()
     },
   }
 }
 
-/** Whether a broker at `brokers` answers a metadata request now. */
-export async function brokerAnswers(brokers: string[]): Promise<boolean> {
+/**
+ * `ask(admin)` on a one-shot admin client (1 s to connect, 3 s a request, no retries); false when the
+ * broker does not answer or `ask` throws.
+ */
+export async function probeAdmin(
+  brokers: string[],
+  ask: (admin: Admin) => Promise<boolean>,
+): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'localstack-probe',
     brokers,
@@ -276,8 +293,7 @@ export async function brokerAnswers(brokers: string[]): Promise<boolean> {
   }).admin()
   try {
     await admin.connect()
-    await admin.listTopics()
-    return true
+    return await ask(admin)
   } catch {
     return false
   } finally {
@@ -285,56 +301,10 @@ export async function brokerAnswers(brokers: string[]): Promise<boolean> {
   }
 }
 
-export interface TopicOptions {
-  /** Copies of each partition (default 1; a three-broker cluster uses 3). */
-  replicationFactor?: number
-  /** Topic-level min.insync.replicas (acks=-1 succeeds while this many copies are in sync). */
-  minInsyncReplicas?: number
-}
-
-/**
- * Creates topics (idempotent) and waits until every partition has a leader and, with replicas, every
- * replica in sync. Retried: while another client creates topics at the same moment, the broker can
- * answer "does not host this topic-partition" for a topic that is a few milliseconds from ready.
- */
-export async function createTopics(
-  brokers: string[],
-  topics: string[],
-  partitions = 12,
-  options: TopicOptions = {},
-): Promise<void> {
-  const replicationFactor = options.replicationFactor ?? 1
-  const configEntries =
-    options.minInsyncReplicas === undefined
-      ? []
-      : [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }]
-  const admin = new Kafka({ clientId: 'localstack-admin', brokers, logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  try {
-    await eventually(
-      async () => {
-        const existing = new Set(await admin.listTopics())
-        const missing = topics.filter((t) => !existing.has(t))
-        if (missing.length > 0) {
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: missing.map((topic) => ({
-              topic,
-              numPartitions: partitions,
-              replicationFactor,
-              configEntries,
-            })),
-          })
-        }
-        const { topics: meta } = await admin.fetchTopicMetadata({ topics })
-        return (
-          meta.length === topics.length &&
-          meta.every((t) => t.partitions.every((p) => p.leader >= 0 && p.isr.length >= replicationFactor))
-        )
-      },
-      { timeoutMs: 60_000, intervalMs: 200, message: `topics ${topics.join(', ')}` },
-    )
-  } finally {
-    await admin.disconnect()
-  }
+/** Whether a broker at `brokers` answers a metadata request now. */
+export async function brokerAnswers(brokers: string[]): Promise<boolean> {
+  return await probeAdmin(brokers, async (admin) => {
+    await admin.listTopics()
+    return true
+  })
 }

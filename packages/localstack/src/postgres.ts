@@ -23,7 +23,7 @@ import {
   workRoot,
 } from './pg-binaries.js'
 import { freePort, log, spawnManaged, tail, type ManagedProcess } from './process.js'
-import { Reaper } from './reaper.js'
+import { ownership, type Ownership, type Reaper } from './reaper.js'
 
 /**
  * Removes the lock file a killed server left behind; refuses when the process it names still runs
@@ -142,6 +142,85 @@ async function waitReady(
   })
 }
 
+/** Where the pair lives: its folders, ports and the user its servers run as. */
+interface PairLayout {
+  who: ReturnType<typeof runAs>
+  bin: string
+  base: string
+  primaryDir: string
+  replicaDir: string
+  socketDir: string
+  primaryPort: number
+  replicaPort: number
+}
+
+/** The pair's folders (made, owned by the user the servers run as) and ports. */
+async function layOut(
+  options: PostgresOptions,
+  base: string,
+  who: ReturnType<typeof runAs>,
+): Promise<PairLayout> {
+  mkdirSync(base, { recursive: true })
+  const socketDir = join(base, 'sockets')
+  mkdirSync(socketDir, { recursive: true })
+  chownSync(base, who.uid ?? process.getuid?.() ?? 0, who.gid ?? process.getgid?.() ?? 0)
+  chownTree(socketDir, who)
+  return {
+    who,
+    bin: reachableBinDir(pgBinDir(), who),
+    base,
+    primaryDir: join(base, 'primary'),
+    replicaDir: join(base, 'replica'),
+    socketDir,
+    primaryPort: options.primaryPort ?? (await freePort()),
+    replicaPort: options.replicaPort ?? (await freePort()),
+  }
+}
+
+/**
+ * On first use: the primary's folder from the initdb template, and the replica's as its cold clone
+ * plus standby.signal and primary_conninfo.
+ */
+async function initialiseOnce(l: PairLayout, fast: boolean): Promise<void> {
+  if (existsSync(join(l.primaryDir, 'PG_VERSION'))) return
+  rmSync(l.replicaDir, { recursive: true, force: true })
+  const template = await initdbTemplate(l.bin, l.who)
+  cpSync(template, l.primaryDir, { recursive: true })
+  writeFileSync(join(l.primaryDir, 'postgresql.auto.conf'), settings(l.primaryPort, l.socketDir, fast))
+  cpSync(l.primaryDir, l.replicaDir, { recursive: true })
+  writeFileSync(join(l.replicaDir, 'standby.signal'), '')
+  writeFileSync(
+    join(l.replicaDir, 'postgresql.auto.conf'),
+    settings(l.replicaPort, l.socketDir, fast) +
+      `primary_conninfo = 'host=127.0.0.1 port=${l.primaryPort} user=${SUPERUSER} application_name=replica'\n`,
+  )
+  chownTree(l.primaryDir, l.who)
+  chownTree(l.replicaDir, l.who)
+}
+
+/** Starts the primary (or the replica) of `l` and waits until it answers (the replica: streams). */
+async function startServer(l: PairLayout, standby: boolean, reaper: Reaper): Promise<ManagedProcess> {
+  const dir = standby ? l.replicaDir : l.primaryDir
+  removeStaleLock(dir)
+  const logFile = join(l.base, standby ? 'replica.log' : 'primary.log')
+  const proc = spawnManaged(join(l.bin, 'postgres'), ['-D', dir], {
+    name: standby ? 'pg-replica' : 'pg-primary',
+    logFile,
+    env: cleanEnv(l.base),
+    ...l.who,
+  })
+  reaper.trackPid(proc.pid)
+  try {
+    await waitReady(urlFor(standby ? l.replicaPort : l.primaryPort), dir, proc, logFile, standby)
+  } catch (err) {
+    // Never leave a server that did not come up running behind a failed start.
+    await proc.stop('SIGINT', 20_000)
+    reaper.untrackPid(proc.pid)
+    throw err
+  }
+  return proc
+}
+
 /**
  * A PostgreSQL primary and a hot-standby replica streaming from it, on 127.0.0.1. The replica is a
  * cold clone of the primary's data folder (taken before the primary's first start) plus
@@ -149,95 +228,51 @@ async function waitReady(
  */
 export async function startPostgresPair(options: PostgresOptions = {}): Promise<PostgresPair> {
   const who = runAs()
-  const bin = reachableBinDir(pgBinDir(), who)
-  // Without a caller's reaper, one of its own: a killed owner still leaves no postgres or folder behind.
-  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
-  options = { ...options, reaper: options.reaper ?? ownReaper }
-  const ownsDir = options.dataDir === undefined
   if (options.dataDir !== undefined && !reachable(options.dataDir, who)) {
     throw new Error(
       `PostgreSQL runs as uid ${who.uid}, which cannot reach ${options.dataDir} (a folder above it lacks ` +
         'search permission); choose a data folder it can reach (for npm start: STACK_DATA_DIR)',
     )
   }
-  const base = options.dataDir ?? mkdtempSync(join(workRoot(who), 'tmp-pg-'))
-  if (ownsDir) options.reaper?.trackDir(base)
-  mkdirSync(base, { recursive: true })
-  const primaryDir = join(base, 'primary')
-  const replicaDir = join(base, 'replica')
-  const socketDir = join(base, 'sockets')
-  mkdirSync(socketDir, { recursive: true })
-  chownSync(base, who.uid ?? process.getuid?.() ?? 0, who.gid ?? process.getgid?.() ?? 0)
-  chownTree(socketDir, who)
-  const primaryPort = options.primaryPort ?? (await freePort())
-  const replicaPort = options.replicaPort ?? (await freePort())
-  const fast = options.fast ?? true
-
-  if (!existsSync(join(primaryDir, 'PG_VERSION'))) {
-    rmSync(replicaDir, { recursive: true, force: true })
-    const template = await initdbTemplate(bin, who)
-    cpSync(template, primaryDir, { recursive: true })
-    writeFileSync(join(primaryDir, 'postgresql.auto.conf'), settings(primaryPort, socketDir, fast))
-    cpSync(primaryDir, replicaDir, { recursive: true })
-    writeFileSync(join(replicaDir, 'standby.signal'), '')
-    writeFileSync(
-      join(replicaDir, 'postgresql.auto.conf'),
-      settings(replicaPort, socketDir, fast) +
-        `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${SUPERUSER} application_name=replica'\n`,
-    )
-    chownTree(primaryDir, who)
-    chownTree(replicaDir, who)
-  }
-
+  const owned = ownership(options, () => mkdtempSync(join(workRoot(who), 'tmp-pg-')))
+  const l = await layOut(options, owned.dataDir, who)
+  await initialiseOnce(l, options.fast ?? true)
   const started = Date.now()
-  const env = cleanEnv(base)
-  const startOne = async (dir: string, port: number, standby: boolean) => {
-    removeStaleLock(dir)
-    const logFile = join(base, standby ? 'replica.log' : 'primary.log')
-    const proc = spawnManaged(join(bin, 'postgres'), ['-D', dir], {
-      name: standby ? 'pg-replica' : 'pg-primary',
-      logFile,
-      env,
-      ...who,
-    })
-    options.reaper?.trackPid(proc.pid)
-    try {
-      await waitReady(urlFor(port), dir, proc, logFile, standby)
-    } catch (err) {
-      // Never leave a server that did not come up running behind a failed start.
-      await proc.stop('SIGINT', 20_000)
-      options.reaper?.untrackPid(proc.pid)
-      throw err
-    }
-    return proc
-  }
-  let primary = await startOne(primaryDir, primaryPort, false)
-  let replica = await startOne(replicaDir, replicaPort, true).catch(async (err: unknown) => {
+  const primary = await startServer(l, false, owned.reaper)
+  const replica = await startServer(l, true, owned.reaper).catch(async (err: unknown) => {
     await primary.stop('SIGINT')
     throw err
   })
   log(
-    `PostgreSQL primary :${primaryPort} + streaming replica :${replicaPort} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `PostgreSQL primary :${l.primaryPort} + streaming replica :${l.replicaPort} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   )
+  return pairControls(l, { primary, replica }, owned)
+}
+
+/** The PostgresPair controls over the two running servers (`servers` follows their restarts). */
+function pairControls(
+  l: PairLayout,
+  servers: Record<PgServer, ManagedProcess>,
+  owned: Ownership,
+): PostgresPair {
   const pair: PostgresPair = {
-    primaryUrl: urlFor(primaryPort),
-    replicaUrl: urlFor(replicaPort),
-    primaryPort,
-    replicaPort,
-    exited: (server) => (server === 'primary' ? primary : replica).exited,
+    primaryUrl: urlFor(l.primaryPort),
+    replicaUrl: urlFor(l.replicaPort),
+    primaryPort: l.primaryPort,
+    replicaPort: l.replicaPort,
+    exited: (server) => servers[server].exited,
     pid(server) {
-      const proc = server === 'primary' ? primary : replica
+      const proc = servers[server]
       return proc.isRunning() ? proc.pid : undefined
     },
     async stopServer(server, how) {
-      await (server === 'primary' ? primary : replica).stop(how === 'fast' ? 'SIGINT' : 'SIGQUIT', 20_000)
+      await servers[server].stop(how === 'fast' ? 'SIGINT' : 'SIGQUIT', 20_000)
     },
     async restart(server) {
-      const old = server === 'primary' ? primary : replica
+      const old = servers[server]
       if (old.isRunning()) return
-      options.reaper?.untrackPid(old.pid)
-      if (server === 'primary') primary = await startOne(primaryDir, primaryPort, false)
-      else replica = await startOne(replicaDir, replicaPort, true)
+      owned.reaper.untrackPid(old.pid)
+      servers[server] = await startServer(l, server === 'replica', owned.reaper)
     },
     async restartReplica() {
       await pair.stopServer('replica', 'fast')
@@ -245,12 +280,12 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
     },
     async stop() {
       // SIGINT = fast shutdown: aborts sessions, checkpoints, exits cleanly.
-      await replica.stop('SIGINT', 20_000)
-      await primary.stop('SIGINT', 20_000)
-      options.reaper?.untrackPid(replica.pid)
-      options.reaper?.untrackPid(primary.pid)
+      await servers.replica.stop('SIGINT', 20_000)
+      await servers.primary.stop('SIGINT', 20_000)
+      owned.reaper.untrackPid(servers.replica.pid)
+      owned.reaper.untrackPid(servers.primary.pid)
       // Its own reaper removes the temp folder; a caller's reaper does so when the caller disposes it.
-      ownReaper?.dispose()
+      owned.ownReaper?.dispose()
     },
   }
   return pair

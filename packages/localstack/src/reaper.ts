@@ -107,3 +107,35 @@ export class Reaper {
     writeFileSync(this.stateFile, JSON.stringify(this.state))
   }
 }
+
+/** The reaper and data folder a server runs with, and how to let go of what it made itself. */
+export interface Ownership {
+  reaper: Reaper
+  /** The reaper made for this server (none when the caller gave one). */
+  ownReaper: Reaper | undefined
+  dataDir: string
+  /** Disposes an own reaper (which removes the temp folder), else removes an own temp folder. */
+  release(): void
+}
+
+/**
+ * The caller's reaper and data folder, or ones of its own. Without a caller's reaper, one of its own:
+ * a killed owner still leaves no process or folder behind. Without a caller's folder, a temp folder
+ * made by `makeTemp` and tracked by the reaper.
+ */
+export function ownership(options: { dataDir?: string; reaper?: Reaper }, makeTemp: () => string): Ownership {
+  const ownReaper = options.reaper === undefined ? new Reaper() : undefined
+  const reaper = options.reaper ?? ownReaper!
+  const ownsDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? makeTemp()
+  if (ownsDir) reaper.trackDir(dataDir)
+  return {
+    reaper,
+    ownReaper,
+    dataDir,
+    release() {
+      if (ownReaper) ownReaper.dispose()
+      else if (ownsDir) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}

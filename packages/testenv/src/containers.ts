@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import pg from 'pg'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import {
   GenericContainer,
   ImageName,
@@ -199,7 +200,11 @@ interface KafkaContainer {
   brokers: string[]
 }
 
-async function startKafkaContainer(run: Run, name: string, partitions = 12): Promise<KafkaContainer> {
+async function startKafkaContainer(
+  run: Run,
+  name: string,
+  partitions = DEFAULT_PARTITIONS,
+): Promise<KafkaContainer> {
   // Host clients use the advertised address, so the host port is chosen here and fixed.
   const port = await freePort()
   const container = await new GenericContainer(KAFKA_IMAGE)

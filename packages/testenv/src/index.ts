@@ -31,4 +31,3 @@ export {
   rollupDifferences,
   type CloseHours,
 } from './storage-checks.js'
-export { testenvRoot } from './paths.js'

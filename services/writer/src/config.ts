@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_PARTITIONS } from '@energy-ingest/contracts'
 import {
   ConfigError,
   Int,
@@ -47,7 +48,7 @@ export const ConfigSchema = Type.Object({
   ...kafkaFields({ clientId: 'energy-writer', connectionTimeoutMs: 3000, requestTimeoutMs: 30_000 }),
   KAFKA_GROUP_ID: Type.String({ default: 'energy-writer', minLength: 1, description: 'Consumer group' }),
   KAFKA_PARTITIONS: Int(
-    12,
+    DEFAULT_PARTITIONS,
     1,
     'Partitions of the telemetry topics (created by the stack): the ceiling on writers',
   ),

@@ -73,13 +73,21 @@ export function planSeries(ranges: DeviceRange[], boundaries: number[], closedBe
 // partition in the plan, pruned only at run time). Piece counts are small: 1-2 per (device, range),
 // plus about 2 a day for day buckets in a half-hour zone.
 
-interface Block {
+/** One kind's series: its two range scans, the aggregate over them and the row each bucket becomes. */
+interface Block<T> {
   rollup: (id: string, lo: string, hi: string) => string
   history: (id: string, lo: string, hi: string) => string
   aggregate: string
+  bucket: (r: Record<string, unknown>) => T
 }
 
-const METER: Block = {
+/** A bucket read from a row: each field is the column named for it, as pg returns it (see the types). */
+const fromColumns =
+  <T>(columns: Record<keyof T, string>) =>
+  (r: Record<string, unknown>): T =>
+    Object.fromEntries(Object.entries<string>(columns).map(([field, column]) => [field, r[column]])) as T
+
+const METER: Block<MeterBucket> = {
   rollup: (id, lo, hi) => `
     SELECT hour AS t, readings AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
            voltage_max AS vmax
@@ -89,9 +97,16 @@ const METER: Block = {
       FROM meter_history WHERE meter_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz`,
   aggregate: `sum(p.n)::int AS readings, sum(p.kwh)::text AS kwh, sum(p.vsum)::text AS vsum,
        min(p.vmin)::text AS vmin, max(p.vmax)::text AS vmax`,
+  bucket: fromColumns<MeterBucket>({
+    readings: 'readings',
+    kwh: 'kwh',
+    voltageSum: 'vsum',
+    voltageMin: 'vmin',
+    voltageMax: 'vmax',
+  }),
 }
 
-const VEHICLE: Block = {
+const VEHICLE: Block<VehicleBucket> = {
   rollup: (id, lo, hi) => `
     SELECT hour AS t, readings AS n, kwh_delivered_dc_sum AS kwh, battery_temp_sum AS tsum,
            battery_temp_max AS tmax, first_ts, first_soc, last_ts, last_soc
@@ -104,11 +119,19 @@ const VEHICLE: Block = {
        max(p.tmax)::text AS tmax,
        ((array_agg(p.first_soc ORDER BY p.first_ts))[1])::text AS first_soc,
        ((array_agg(p.last_soc ORDER BY p.last_ts DESC))[1])::text AS last_soc`,
+  bucket: fromColumns<VehicleBucket>({
+    readings: 'readings',
+    kwh: 'kwh',
+    tempSum: 'tsum',
+    tempMax: 'tmax',
+    firstSoc: 'first_soc',
+    lastSoc: 'last_soc',
+  }),
 }
 
 /** The statement and its parameters ($1 = the bucket starts), or undefined when nothing is read. */
 function seriesStatement(
-  block: Block,
+  block: Block<unknown>,
   starts: number[],
   plan: SeriesPlan,
 ): { text: string; values: unknown[] } | undefined {
@@ -118,7 +141,7 @@ function seriesStatement(
     return `$${values.length}`
   }
   const parts: string[] = []
-  const add = (pieces: Pieces, sql: Block['rollup']) => {
+  const add = (pieces: Pieces, sql: Block<unknown>['rollup']) => {
     for (let i = 0; i < pieces.ids.length; i++)
       parts.push(sql(param(pieces.ids[i]!), param(pieces.from[i]!), param(pieces.to[i]!)))
   }
@@ -160,45 +183,35 @@ function byBucket<T>(
   return out
 }
 
+/** `block`'s aggregates per bucket over one or more (device, range) pairs. */
+async function kindSeries<T>(
+  client: pg.ClientBase,
+  block: Block<T>,
+  ranges: DeviceRange[],
+  starts: number[],
+  closedBefore: number,
+): Promise<Map<number, T>> {
+  const statement = seriesStatement(block, starts, planSeries(ranges, starts, closedBefore))
+  if (statement === undefined) return new Map()
+  const { rows } = await client.query(statement.text, statement.values)
+  return byBucket(rows, block.bucket)
+}
+
 /** Meter aggregates per bucket over one or more (meter, range) pairs (e.g. a vehicle's assignments). */
-export async function meterSeries(
+export const meterSeries = (
   client: pg.ClientBase,
   ranges: DeviceRange[],
   starts: number[],
   closedBefore: number,
-): Promise<Map<number, MeterBucket>> {
-  const statement = seriesStatement(METER, starts, planSeries(ranges, starts, closedBefore))
-  if (statement === undefined) return new Map()
-  const { rows } = await client.query(statement.text, statement.values)
-  return byBucket(rows, (r) => ({
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    voltageSum: r.vsum as string | null,
-    voltageMin: r.vmin as string | null,
-    voltageMax: r.vmax as string | null,
-  }))
-}
+) => kindSeries(client, METER, ranges, starts, closedBefore)
 
-export async function vehicleSeries(
+export const vehicleSeries = (
   client: pg.ClientBase,
   vehicleId: string,
   window: Range,
   starts: number[],
   closedBefore: number,
-): Promise<Map<number, VehicleBucket>> {
-  const plan = planSeries([{ deviceId: vehicleId, range: window }], starts, closedBefore)
-  const statement = seriesStatement(VEHICLE, starts, plan)
-  if (statement === undefined) return new Map()
-  const { rows } = await client.query(statement.text, statement.values)
-  return byBucket(rows, (r) => ({
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    tempSum: r.tsum as string | null,
-    tempMax: r.tmax as string | null,
-    firstSoc: r.first_soc as string | null,
-    lastSoc: r.last_soc as string | null,
-  }))
-}
+) => kindSeries(client, VEHICLE, [{ deviceId: vehicleId, range: window }], starts, closedBefore)
 
 export interface FleetBucket {
   meterReadings: number

@@ -14,7 +14,6 @@ import {
   closeAllHours as closeAllHoursWith,
   createTestDatabase,
   createTopics,
-  eventually,
   expectStoredExactly,
   prng,
   rollupDifferences,
@@ -50,7 +49,9 @@ export async function setupHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const db = await createTestDatabase(env)
   const prefix = testTopicPrefix()
   const topics = topicNames(prefix)
-  if (opts.dlqConfig) await createTopicWithConfig(env.kafkaBrokers, topics.dlq, opts.dlqConfig)
+  // Created first, with its own config; createTopics retries until every partition has a leader.
+  if (opts.dlqConfig)
+    await createTopics(env.kafkaBrokers, [topics.dlq], PARTITIONS, { config: opts.dlqConfig })
   await createTopics(
     env.kafkaBrokers,
     [topics.meter, topics.vehicle, topics.assignments, topics.dlq],
@@ -75,37 +76,6 @@ export async function setupHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await pool.end()
       await db.drop()
     },
-  }
-}
-
-async function createTopicWithConfig(brokers: string[], topic: string, config: Record<string, string>) {
-  const admin = new Kafka({ clientId: 'writer-test-admin', brokers, logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  try {
-    // Retried until every partition has a leader: a broker busy with other files' topics can answer
-    // the creation's metadata request with "does not host this topic-partition" for a moment.
-    await eventually(
-      async () => {
-        if (!(await admin.listTopics()).includes(topic)) {
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: [
-              {
-                topic,
-                numPartitions: PARTITIONS,
-                replicationFactor: 1,
-                configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
-              },
-            ],
-          })
-        }
-        const { topics: meta } = await admin.fetchTopicMetadata({ topics: [topic] })
-        return meta[0]?.partitions.length === PARTITIONS && meta[0].partitions.every((p) => p.leader >= 0)
-      },
-      { timeoutMs: 60_000, intervalMs: 200, message: `topic ${topic}` },
-    )
-  } finally {
-    await admin.disconnect()
   }
 }
 
