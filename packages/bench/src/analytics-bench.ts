@@ -35,6 +35,12 @@ interface SizeResult {
 
 const DAY_MS = 86_400_000
 
+/** The 24 h before `nowMs`, both ends on whole minutes. */
+function wholeMinutes(nowMs: number): string {
+  const to = Math.floor(nowMs / 60_000) * 60_000
+  return `from=${new Date(to - DAY_MS).toISOString()}&to=${new Date(to).toISOString()}`
+}
+
 /** The routes measured at each size, random devices; `endMs` ends the fixed 7-day series window. */
 function routeSpecs(a: {
   vehicles: number
@@ -67,6 +73,12 @@ function routeSpecs(a: {
       requests: a.fleetRequests,
     },
     { name: 'fleet summary 24 h', path: () => '/v1/analytics/fleet/summary', requests: a.fleetRequests },
+    {
+      // The same window on whole minutes: no partial edge minute, so nothing is read from history.
+      name: 'fleet summary 24 h, whole minutes',
+      path: () => `/v1/analytics/fleet/summary?${wholeMinutes(Date.now())}`,
+      requests: a.fleetRequests,
+    },
     {
       name: 'efficiency alerts',
       path: () => '/v1/analytics/efficiency/alerts?below=0.85',
