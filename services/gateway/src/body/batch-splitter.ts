@@ -197,6 +197,12 @@ const COMMA = 0x2c
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
+/** Where `byte` next occurs in `chunk` from `from` on; chunk.length if it does not. */
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from)
+  return at === -1 ? chunk.length : at
+}
+
 /** Bytes a JSON value other than an array can start with: such a body is valid JSON, but not a batch. */
 const VALUE_START = new Set(Array.from('{"-0123456789tfn', (c) => c.charCodeAt(0)))
 
@@ -221,14 +227,30 @@ export class JsonArraySplitter implements BatchSplitter {
 
   push(chunk: Buffer): void {
     let itemStart = this.#state === State.InItem ? 0 : -1
+    // The next backslash of the chunk at or after i (chunk.length: none): found once, reused.
+    let backslash = -1
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!
       switch (this.#state) {
         case State.InItem:
           if (this.#inString) {
-            if (this.#escaped) this.#escaped = false
-            else if (b === BACKSLASH) this.#escaped = true
-            else if (b === QUOTE) this.#inString = false
+            if (this.#escaped) {
+              this.#escaped = false
+              break
+            }
+            // Most of a body's bytes are inside strings: jump to the string's end (its closing quote,
+            // or a backslash before it) instead of reading byte by byte.
+            if (backslash < i) backslash = indexOrEnd(chunk, BACKSLASH, i)
+            const quote = indexOrEnd(chunk, QUOTE, i)
+            if (backslash < quote) {
+              i = backslash
+              this.#escaped = true
+            } else if (quote < chunk.length) {
+              i = quote
+              this.#inString = false
+            } else {
+              i = chunk.length - 1 // the string goes on in the next chunk
+            }
           } else if (b === QUOTE) {
             this.#inString = true
           } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
