@@ -115,19 +115,21 @@ describe('a 2 M-line body over real HTTP, with a health probe alongside', () => 
     await app?.close()
   })
 
-  /** GET /health/live; resolves with its status and how long the answer took (performance.now). */
-  function probe(): Promise<{ status: number; ms: number }> {
-    const started = performance.now()
+  /**
+   * GET /health/live; resolves with its status. How fast it answers meanwhile is a benchmark's figure
+   * (`npm run bench -- batch-refusal`), not a test's: here it must answer, in order with the upload.
+   */
+  function probe(): Promise<{ status: number }> {
     return new Promise((resolve, reject) => {
       const req = request({ port, host: '127.0.0.1', path: '/health/live', agent: probes }, (res) => {
-        readAnswer(res).then((a) => resolve({ status: a.status, ms: performance.now() - started }), reject)
+        readAnswer(res).then((a) => resolve({ status: a.status }), reject)
       })
       req.on('error', reject)
       req.end()
     })
   }
 
-  it('refuses the body while the probe answers in under 100 ms', async () => {
+  it('refuses the body while the health probe keeps answering', async () => {
     // The probes' connection is opened first, so what they measure is the gateway's answer.
     expect((await probe()).status).toBe(200)
     const body = Buffer.from('x\n'.repeat(JUNK_LINES))
@@ -166,10 +168,9 @@ describe('a 2 M-line body over real HTTP, with a health probe alongside', () => 
     const whileOpen = await probe()
     expect(answered, 'the big request was answered before the probe').toBeUndefined()
     expect(whileOpen.status).toBe(200)
-    expect(whileOpen.ms).toBeLessThan(100)
 
     // Then the rest, 64 KiB at a time, a probe after each piece until the answer comes.
-    const during: { status: number; ms: number }[] = []
+    const during: { status: number }[] = []
     for (let at = 4; at < body.length && answered === undefined && !gone; at += 64 * 1024) {
       if (!big.write(body.subarray(at, at + 64 * 1024))) await progress()
       during.push(await probe())
@@ -179,10 +180,7 @@ describe('a 2 M-line body over real HTTP, with a health probe alongside', () => 
     expect(refused.status, refused.body).toBe(400)
     expect(JSON.parse(refused.body)).toMatchObject({ code: 'INGEST_BATCH_MALFORMED' })
     expect(during.length).toBeGreaterThan(0)
-    for (const p of during) {
-      expect(p.status).toBe(200)
-      expect(p.ms).toBeLessThan(100)
-    }
+    for (const p of during) expect(p.status).toBe(200)
     big.destroy()
   })
 })
