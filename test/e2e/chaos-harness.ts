@@ -25,6 +25,8 @@ export class SupervisedWriter {
   proc: ManagedProcess | undefined
   starts = 0
   private stopping = false
+  /** The process the last kill() hit. */
+  private killed: ManagedProcess | undefined
   private constructor(
     private readonly env: Record<string, string>,
     private readonly logDir: string,
@@ -52,8 +54,23 @@ export class SupervisedWriter {
     })
   }
 
+  /**
+   * SIGKILLs the running writer. A kill soon after the previous one would otherwise hit the process
+   * already gone (its successor starts 200 ms after it exits): it waits for the successor first.
+   */
   async kill(): Promise<void> {
-    await this.proc?.kill()
+    await this.running()
+    this.killed = this.proc
+    await this.proc!.kill()
+  }
+
+  /** Resolves once a writer process started after the last kill is running. */
+  async running(): Promise<void> {
+    await eventually(() => this.proc !== undefined && this.proc !== this.killed && this.proc.isRunning(), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      message: 'the writer running again after a kill',
+    })
   }
 
   async stop(): Promise<void> {

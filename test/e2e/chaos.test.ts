@@ -110,6 +110,7 @@ describe('routine faults under a stream of readings', () => {
       await stream.more(200 + Math.floor(Math.random() * 400), 'readings accepted before a kill')
       await writer.kill()
     }
+    await writer.running()
     await stream.more(400, 'readings accepted after the kills')
     await stream.stop()
     expect(writer.starts).toBeGreaterThanOrEqual(6)

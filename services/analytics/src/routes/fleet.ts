@@ -39,7 +39,7 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
   alertsCacheMs: number
 }> = async (app, opts) => {
   const hoursRead = new Counter({
-    name: app.prometheus.name('alert_hours_read_total'),
+    name: app.prometheus.name('alert_periods_read_total'),
     help: 'Hours of per-vehicle rollups read by the incremental efficiency alerts (24 on a full read)',
     registers: [app.prometheus.registry],
   })
