@@ -219,6 +219,8 @@ export class JsonArraySplitter implements BatchSplitter {
   #inString = false
   #escaped = false
   #offset = 0
+  /** The next backslash of the current chunk at or after the read position (chunk length: none). */
+  #backslash = -1
 
   constructor(limits: BatchLimits) {
     this.#sink = new ItemSink(limits)
@@ -227,30 +229,13 @@ export class JsonArraySplitter implements BatchSplitter {
 
   push(chunk: Buffer): void {
     let itemStart = this.#state === State.InItem ? 0 : -1
-    // The next backslash of the chunk at or after i (chunk.length: none): found once, reused.
-    let backslash = -1
+    this.#backslash = -1
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!
       switch (this.#state) {
         case State.InItem:
           if (this.#inString) {
-            if (this.#escaped) {
-              this.#escaped = false
-              break
-            }
-            // Most of a body's bytes are inside strings: jump to the string's end (its closing quote,
-            // or a backslash before it) instead of reading byte by byte.
-            if (backslash < i) backslash = indexOrEnd(chunk, BACKSLASH, i)
-            const quote = indexOrEnd(chunk, QUOTE, i)
-            if (backslash < quote) {
-              i = backslash
-              this.#escaped = true
-            } else if (quote < chunk.length) {
-              i = quote
-              this.#inString = false
-            } else {
-              i = chunk.length - 1 // the string goes on in the next chunk
-            }
+            i = this.#inStringTo(chunk, i)
           } else if (b === QUOTE) {
             this.#inString = true
           } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
@@ -294,6 +279,27 @@ export class JsonArraySplitter implements BatchSplitter {
       this.#item.detach()
     }
     this.#offset += chunk.length
+  }
+
+  /**
+   * Reads string bytes from `i`; returns the index of the last byte read. Most of a body's bytes are
+   * inside strings: this jumps to the string's end (its closing quote, or a backslash before it)
+   * instead of reading byte by byte.
+   */
+  #inStringTo(chunk: Buffer, i: number): number {
+    if (this.#escaped) {
+      this.#escaped = false
+      return i
+    }
+    if (this.#backslash < i) this.#backslash = indexOrEnd(chunk, BACKSLASH, i)
+    const quote = indexOrEnd(chunk, QUOTE, i)
+    if (this.#backslash < quote) {
+      this.#escaped = true
+      return this.#backslash
+    }
+    if (quote === chunk.length) return chunk.length - 1 // the string goes on in the next chunk
+    this.#inString = false
+    return quote
   }
 
   end(): unknown[] {
