@@ -20,6 +20,7 @@ export {
 export { writeMeterBatch, writeVehicleBatch, type WriteOptions, type WriteResult } from './write.js'
 export {
   withClient,
+  withReadSnapshot,
   withTransaction,
   TransactionAbortedError,
   type IsolationLevel,

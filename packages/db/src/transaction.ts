@@ -117,6 +117,45 @@ async function inTransaction<T, C extends ClientBase>(
   return result
 }
 
+/**
+ * A read-only REPEATABLE READ snapshot in as few round trips as the protocol allows, for reads whose
+ * latency matters: BEGIN and `first` (a statement without parameters) go in one simple-protocol
+ * message, and `fn` gets `first`'s rows; when `fn` resolves, its value is returned at once and the
+ * COMMIT runs after, the client going back to the pool (or closed, if the COMMIT fails) when it ends.
+ * Nothing was written, so nothing the caller returns depends on that COMMIT. When `fn` throws, the
+ * transaction is rolled back before the error is rethrown, as withTransaction does.
+ */
+export async function withReadSnapshot<T, R extends Record<string, unknown>>(
+  pool: ClientSource<PoolClient>,
+  first: string,
+  fn: (client: PoolClient, firstRows: R[]) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect()
+  let result: T
+  try {
+    const replies = (await client.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${first}`,
+    )) as unknown as { rows: R[] }[]
+    depth.set(client, 1)
+    result = await fn(client, replies[1]!.rows)
+  } catch (err) {
+    depth.set(client, 0)
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    )
+    const answered = answeredByServer(err) || err instanceof TransactionAbortedError
+    client.release(rolledBack && answered ? undefined : err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+  depth.set(client, 0)
+  client.query('COMMIT').then(
+    () => client.release(),
+    (err: Error) => client.release(err),
+  )
+  return result
+}
+
 /** `fn` caught a statement's error and returned; the server rolled the transaction back at COMMIT. */
 export class TransactionAbortedError extends Error {
   readonly code = 'DB_TRANSACTION_ABORTED'

@@ -8,6 +8,7 @@ import {
   answeredByServer,
   describePgError,
   withClient,
+  withReadSnapshot,
   withTransaction,
 } from '../../src/index.js'
 import type { Queryable } from '../../src/types.js'
@@ -154,6 +155,46 @@ describe('transactions', () => {
       { isolation: 'repeatable read', readOnly: true },
     )
     expect(seen).toEqual([1, 1, 'repeatable read'])
+  })
+
+  it('reads a snapshot whose first statement came with BEGIN, and commits after answering', async () => {
+    await insert(other, 1)
+    const ok = await withReadSnapshot<unknown[], { n: number; l: string; ro: string }>(
+      pool,
+      `SELECT count(*)::int AS n, current_setting('transaction_isolation') AS l,
+              current_setting('transaction_read_only') AS ro FROM tx_probe`,
+      async (client, first) => {
+        await insert(other, 4)
+        const after = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM tx_probe')
+        return [first[0], after.rows[0]!.n]
+      },
+    )
+    expect(ok).toEqual([{ n: 1, l: 'repeatable read', ro: 'on' }, 1])
+    // The COMMIT ran after the answer: the one pooled client comes back idle, outside a transaction.
+    const state = await withClient(pool, async (client) => {
+      const { rows } = await client.query<{ s: string }>(
+        'SELECT pg_current_xact_id_if_assigned() IS NULL AS s',
+      )
+      const tx = await client.query<{ status: string }>(`SELECT now() = statement_timestamp() AS status`)
+      return [rows[0]!.s, tx.rows[0]!.status]
+    })
+    expect(state).toEqual([true, true])
+    expect(await ids()).toEqual([1, 4])
+  })
+
+  it('rolls a read snapshot back when a statement fails, and keeps the client', async () => {
+    const used: pg.PoolClient[] = []
+    const err = await failureOf(
+      withReadSnapshot(pool, 'SELECT 1 AS one', async (client) => {
+        used.push(client)
+        await client.query('SELECT 1 / 0')
+      }),
+    )
+    expect(describePgError(err)).toMatchObject({ class: 'data', sqlState: '22012' })
+    expect(pool.totalCount).toBe(1)
+    await withClient(pool, async (c) => expect(c).toBe(used[0]))
+    const status = await withClient(pool, async (c) => (await c.query(`SELECT 'free' AS s`)).rows[0])
+    expect(status).toEqual({ s: 'free' })
   })
 
   it('refuses isolation or read-only on a nested call', async () => {
