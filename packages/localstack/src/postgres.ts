@@ -227,6 +227,23 @@ async function startServer(l: PairLayout, standby: boolean, reaper: Reaper): Pro
  * standby.signal and primary_conninfo: no pg_basebackup needed, so the npm builds suffice.
  */
 export async function startPostgresPair(options: PostgresOptions = {}): Promise<PostgresPair> {
+  // Free ports are picked before the servers bind them; another process (any outgoing connection
+  // takes an ephemeral port) can take one meanwhile. With ports of its own choosing, start again.
+  const portsOurs =
+    options.primaryPort === undefined && options.replicaPort === undefined && options.dataDir === undefined
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPair(options)
+    } catch (err) {
+      if (!portsOurs || attempt >= 3 || !/Address already in use/.test(String(err))) throw err
+      log(
+        `a port picked for PostgreSQL was taken meanwhile; starting again on others (attempt ${attempt + 1})`,
+      )
+    }
+  }
+}
+
+async function startPair(options: PostgresOptions): Promise<PostgresPair> {
   const who = runAs()
   if (options.dataDir !== undefined && !reachable(options.dataDir, who)) {
     throw new Error(
@@ -238,9 +255,13 @@ export async function startPostgresPair(options: PostgresOptions = {}): Promise<
   const l = await layOut(options, owned.dataDir, who)
   await initialiseOnce(l, options.fast ?? true)
   const started = Date.now()
-  const primary = await startServer(l, false, owned.reaper)
+  const primary = await startServer(l, false, owned.reaper).catch((err: unknown) => {
+    owned.release()
+    throw err
+  })
   const replica = await startServer(l, true, owned.reaper).catch(async (err: unknown) => {
     await primary.stop('SIGINT')
+    owned.release()
     throw err
   })
   log(
