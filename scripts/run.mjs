@@ -83,16 +83,19 @@ const containersResultsFile = join(root, '.cache', 'test-results-containers.json
 function printSummary() {
   const reports = [resultsFile, containersResultsFile].filter((f) => existsSync(f))
   if (reports.length === 0) return
-  const total = { passed: 0, failed: 0, skipped: 0 }
+  const total = { passed: 0, failed: 0, skipped: 0, failedFiles: 0 }
   for (const file of reports) {
     const r = JSON.parse(readFileSync(file, 'utf8'))
     total.passed += r.numPassedTests ?? 0
     total.failed += r.numFailedTests ?? 0
     total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
+    total.failedFiles += r.numFailedTestSuites ?? 0
   }
+  // A file whose set-up failed fails without a failed test (its tests count as skipped): say so.
+  const files = total.failedFiles > 0 ? `; ${total.failedFiles} test file(s) failed` : ''
   const parts = reports.length > 1 ? ' (local and containers suites)' : ''
   process.stdout.write(
-    `tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${parts}\n`,
+    `tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${files}${parts}\n`,
   )
 }
 
