@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { decimalText } from './copy-text.js'
-import { DecimalSum } from './decimal-sum.js'
+import {
+  DecimalSum,
+  addScaled,
+  compareScaledProducts,
+  parseScaledDecimal,
+  scaledText,
+  subtractScaled,
+  type ScaledDecimal,
+} from './decimal-sum.js'
 
 const sum = (xs: string[]) => xs.reduce((s, x) => s.add(x), new DecimalSum()).toString()
 
@@ -61,3 +69,57 @@ describe('DecimalSum against BigInt arithmetic', () => {
 })
 
 const trim = (x: string) => (x.includes('.') ? x.replace(/0+$/, '').replace(/\.$/, '') : x)
+
+describe('scaled decimals', () => {
+  const ZERO: ScaledDecimal = { units: 0n, scale: 0 }
+
+  it.each([
+    ['12.3400', '12.3400'],
+    ['-0.5', '-0.5'],
+    ['0', '0'],
+    ['1e-7', '0.0000001'],
+    ['1.5E3', '1500'],
+    ['123.456789012345', '123.456789012345'],
+  ])('parses %s', (text, plain) => {
+    expect(scaledText(parseScaledDecimal(text))).toBe(plain)
+  })
+
+  it.each(['', 'abc', '1.2.3', '--1', 'NaN', 'Infinity'])('refuses "%s"', (text) => {
+    expect(() => parseScaledDecimal(text)).toThrow(/not a decimal/)
+  })
+
+  it('adds and subtracts exactly where doubles do not', () => {
+    const total = ['0.1', '0.2', '0.0000001', '123.456789012345']
+      .map(parseScaledDecimal)
+      .reduce(addScaled, ZERO)
+    expect(scaledText(total)).toBe('123.756789112345')
+    expect(0.1 + 0.2).not.toBe(0.3)
+    expect(scaledText(addScaled(parseScaledDecimal('0.1'), parseScaledDecimal('0.2')))).toBe('0.3')
+    // the larger scale is kept, as numeric keeps it
+    expect(scaledText(subtractScaled(total, parseScaledDecimal('123.456789012345')))).toBe('0.300000100000')
+    expect(Number(scaledText(parseScaledDecimal('0.30')))).toBe(0.3)
+  })
+
+  it('compares products exactly', () => {
+    const d = parseScaledDecimal
+    expect(compareScaledProducts(d('0.85'), d('10'), d('8.5'), d('1'))).toBe(0)
+    expect(compareScaledProducts(d('0.85'), d('10'), d('8.4999999999999999999'), d('1'))).toBe(1)
+    expect(compareScaledProducts(d('-1'), d('2'), d('0'), d('5'))).toBe(-1)
+  })
+
+  it('sums random values as PostgreSQL numeric would (integer arithmetic on the same digits)', () => {
+    let seed = 11
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647
+    let units = 0n
+    let total = ZERO
+    for (let i = 0; i < 1000; i++) {
+      const cents = BigInt(Math.floor(rand() * 1e9))
+      units += cents * 10n ** 4n // every value at scale 6
+      total = addScaled(
+        total,
+        parseScaledDecimal(`${(cents / 100n).toString()}.${(cents % 100n).toString().padStart(2, '0')}`),
+      )
+    }
+    expect(total.units * 10n ** BigInt(6 - total.scale)).toBe(units)
+  })
+})

@@ -25,11 +25,48 @@ export function parseScaledDecimal(text: string): ScaledDecimal {
   const units = BigInt(digits)
   return { units: m[1] === '-' ? -units : units, scale }
 }
+
 const SAFE = Number.MAX_SAFE_INTEGER
 const POW10: bigint[] = [1n]
 const pow10 = (n: number): bigint => {
   while (POW10.length <= n) POW10.push(POW10[POW10.length - 1]! * 10n)
   return POW10[n]!
+}
+
+/** Plain decimal text of a scaled decimal, scale kept (`{ units: -5n, scale: 2 }` is `-0.05`). */
+export function scaledText(d: ScaledDecimal): string {
+  const negative = d.units < 0n
+  const digits = (negative ? -d.units : d.units).toString().padStart(d.scale + 1, '0')
+  const whole = digits.slice(0, digits.length - d.scale)
+  const fraction = d.scale > 0 ? `.${digits.slice(digits.length - d.scale)}` : ''
+  return `${negative ? '-' : ''}${whole}${fraction}`
+}
+
+const atScale = (d: ScaledDecimal, scale: number): bigint => d.units * pow10(scale - d.scale)
+
+/** Exact a + b, at the larger scale (as numeric addition keeps it). */
+export function addScaled(a: ScaledDecimal, b: ScaledDecimal): ScaledDecimal {
+  const scale = Math.max(a.scale, b.scale)
+  return { units: atScale(a, scale) + atScale(b, scale), scale }
+}
+
+/** Exact a - b, at the larger scale. */
+export function subtractScaled(a: ScaledDecimal, b: ScaledDecimal): ScaledDecimal {
+  return addScaled(a, { units: -b.units, scale: b.scale })
+}
+
+/** -1, 0 or 1 as a·x compares to b·y, exactly. */
+export function compareScaledProducts(
+  a: ScaledDecimal,
+  x: ScaledDecimal,
+  b: ScaledDecimal,
+  y: ScaledDecimal,
+): number {
+  const left = { units: a.units * x.units, scale: a.scale + x.scale }
+  const right = { units: b.units * y.units, scale: b.scale + y.scale }
+  const scale = Math.max(left.scale, right.scale)
+  const d = atScale(left, scale) - atScale(right, scale)
+  return d < 0n ? -1 : d > 0n ? 1 : 0
 }
 
 /** A running exact sum of decimal strings (as produced by decimalText). */
@@ -77,11 +114,6 @@ export class DecimalSum {
 
   /** Plain decimal text, e.g. `12.345`, `-0.05`, `0`. */
   toString(): string {
-    const total = this.big + BigInt(this.small)
-    const negative = total < 0n
-    const digits = (negative ? -total : total).toString().padStart(this.scale + 1, '0')
-    const whole = digits.slice(0, digits.length - this.scale)
-    const fraction = this.scale > 0 ? `.${digits.slice(digits.length - this.scale)}` : ''
-    return `${negative ? '-' : ''}${whole}${fraction}`
+    return scaledText({ units: this.big + BigInt(this.small), scale: this.scale })
   }
 }

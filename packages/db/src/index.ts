@@ -57,3 +57,11 @@ export {
 } from './register-energy.js'
 export { type RegisterKey } from './register-pass.js'
 export type { DbClient, Queryable, ReadingKind, Decimal, MeterRow, VehicleRow } from './types.js'
+export {
+  addScaled,
+  compareScaledProducts,
+  parseScaledDecimal,
+  scaledText,
+  subtractScaled,
+  type ScaledDecimal,
+} from './decimal-sum.js'

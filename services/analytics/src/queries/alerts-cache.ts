@@ -9,15 +9,13 @@
 import type pg from 'pg'
 import { readAlertHours, readAlertVersions, type AlertCell, type AlertRow } from './alerts.js'
 import {
-  ZERO,
-  addDecimal,
-  compareProducts,
-  decimalNumber,
-  parseDecimal,
-  signOf,
-  subtractDecimal,
-  type Decimal,
-} from './decimal.js'
+  addScaled,
+  compareScaledProducts,
+  parseScaledDecimal,
+  scaledText,
+  subtractScaled,
+  type ScaledDecimal,
+} from '@energy-ingest/db'
 
 export interface AlertList {
   items: AlertRow[]
@@ -26,8 +24,8 @@ export interface AlertList {
 }
 
 interface Totals {
-  dc: Decimal
-  ac: Decimal
+  dc: ScaledDecimal
+  ac: ScaledDecimal
   /** Hours of the window with a DC rollup row: the vehicle reported in the window. */
   dcHours: number
 }
@@ -40,6 +38,9 @@ export interface AlertsStateOptions {
 }
 
 type Window = { from: Date; to: Date }
+
+const ZERO: ScaledDecimal = { units: 0n, scale: 0 }
+const ONE: ScaledDecimal = { units: 1n, scale: 0 }
 
 export class AlertsState {
   private readonly hours = new Map<number, { version: string; cells: Map<string, AlertCell> }>()
@@ -102,9 +103,11 @@ export class AlertsState {
     this.hours.set(hour, { version, cells })
     for (const [vehicleId, cell] of cells) {
       const t = this.totals.get(vehicleId) ?? { dc: ZERO, ac: ZERO, dcHours: 0 }
-      if (cell.dc !== null) t.dc = addDecimal(t.dc, cell.dc)
-      if (cell.ac !== null) t.ac = addDecimal(t.ac, cell.ac)
-      if (cell.dc !== null) t.dcHours++
+      if (cell.dc !== null) {
+        t.dc = addScaled(t.dc, cell.dc)
+        t.dcHours++
+      }
+      if (cell.ac !== null) t.ac = addScaled(t.ac, cell.ac)
       this.totals.set(vehicleId, t)
     }
   }
@@ -116,10 +119,12 @@ export class AlertsState {
     for (const [vehicleId, cell] of entry.cells) {
       const t = this.totals.get(vehicleId)
       if (!t) continue
-      if (cell.dc !== null) t.dc = subtractDecimal(t.dc, cell.dc)
-      if (cell.ac !== null) t.ac = subtractDecimal(t.ac, cell.ac)
-      if (cell.dc !== null) t.dcHours--
-      if (t.dcHours === 0 && signOf(t.ac) === 0) this.totals.delete(vehicleId)
+      if (cell.dc !== null) {
+        t.dc = subtractScaled(t.dc, cell.dc)
+        t.dcHours--
+      }
+      if (cell.ac !== null) t.ac = subtractScaled(t.ac, cell.ac)
+      if (t.dcHours === 0 && t.ac.units === 0n) this.totals.delete(vehicleId)
     }
   }
 
@@ -128,14 +133,13 @@ export class AlertsState {
     const key = `${this.generation}|${below}`
     const cached = this.lists.get(key)
     if (cached) return cached
-    const threshold = parseDecimal(String(below))
-    const one = parseDecimal('1')
+    const threshold = parseScaledDecimal(String(below))
     const items: AlertRow[] = []
     for (const [vehicleId, t] of this.totals) {
-      if (t.dcHours === 0 || signOf(t.ac) <= 0) continue
-      if (compareProducts(t.dc, one, threshold, t.ac) >= 0) continue
-      const dc = decimalNumber(t.dc)
-      const ac = decimalNumber(t.ac)
+      if (t.dcHours === 0 || t.ac.units <= 0n) continue
+      if (compareScaledProducts(t.dc, ONE, threshold, t.ac) >= 0) continue
+      const dc = Number(scaledText(t.dc))
+      const ac = Number(scaledText(t.ac))
       items.push({ vehicleId, efficiencyRatio: dc / ac, totalDcDelivered: dc, totalAcConsumed: ac })
     }
     items.sort(

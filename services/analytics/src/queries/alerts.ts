@@ -7,7 +7,7 @@
 // is read once, and again only when that hour's version moves; versions come from the fleet hour
 // rollups (their `changes` count every write folded into an hour) and from the assignments' version.
 import type pg from 'pg'
-import { parseDecimal, type Decimal } from './decimal.js'
+import { parseScaledDecimal, type ScaledDecimal } from '@energy-ingest/db'
 
 export interface AlertRow {
   vehicleId: string
@@ -59,8 +59,8 @@ export async function readAlertVersions(
 
 /** One vehicle's DC delivered and AC consumed in one hour (null: no rollup row behind it). */
 export interface AlertCell {
-  dc: Decimal | null
-  ac: Decimal | null
+  dc: ScaledDecimal | null
+  ac: ScaledDecimal | null
 }
 
 /** Per hour (ms), per vehicle: the DC and AC the alerts sum. */
@@ -105,8 +105,8 @@ export async function readAlertHours(
   )
   for (const r of rows) {
     result.get(r.hour)?.set(r.vehicle_id, {
-      dc: r.dc === null ? null : parseDecimal(r.dc),
-      ac: r.ac === null ? null : parseDecimal(r.ac),
+      dc: r.dc === null ? null : parseScaledDecimal(r.dc),
+      ac: r.ac === null ? null : parseScaledDecimal(r.ac),
     })
   }
   return result
