@@ -4,7 +4,7 @@
 // use device ids of their own and are deleted afterwards.
 import type pg from 'pg'
 import { copyVehicleRowsRaw } from '@energy-ingest/db/internal'
-import type { VehicleRow } from '@energy-ingest/db'
+import { withTransaction, type VehicleRow } from '@energy-ingest/db'
 
 const PREFIX = 'BENCH-RAW-COPY-'
 
@@ -38,15 +38,10 @@ export async function measureRawCopy(
   }
   try {
     const t0 = performance.now()
-    for (const batch of batches) {
-      await client.query('BEGIN')
-      await copyVehicleRowsRaw(client, batch)
-      await client.query('COMMIT')
-    }
+    for (const batch of batches) await withTransaction(client, () => copyVehicleRowsRaw(client, batch))
     const seconds = (performance.now() - t0) / 1000
     return { rows, seconds, rowsPerS: rows / seconds }
   } finally {
-    await client.query('ROLLBACK').catch(() => undefined)
     await client.query(`DELETE FROM vehicle_history WHERE vehicle_id LIKE '${PREFIX}%'`)
   }
 }

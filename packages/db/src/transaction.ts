@@ -35,13 +35,21 @@ export async function withClient<T, C extends ClientBase = PoolClient>(
   try {
     result = await fn(client)
   } catch (err) {
-    const answered = answeredByServer(err) || err instanceof TransactionAbortedError
-    const broken = unusable.has(client) || !answered
-    client.release(broken ? (err instanceof Error ? err : new Error(String(err))) : undefined)
+    releaseAfterFailure(client, err)
     throw err
   }
   client.release()
   return result
+}
+
+/** Releases a client whose work failed with `err`: pooled again only if its state is known. */
+function releaseAfterFailure<C extends ClientBase>(
+  client: C & { release(err?: Error | boolean): void },
+  err: unknown,
+): void {
+  const answered = answeredByServer(err) || err instanceof TransactionAbortedError
+  const broken = unusable.has(client) || !answered
+  client.release(broken ? (err instanceof Error ? err : new Error(String(err))) : undefined)
 }
 
 function isPool<C extends ClientBase>(db: Pool | C): db is Pool {
@@ -140,12 +148,8 @@ export async function withReadSnapshot<T, R extends Record<string, unknown>>(
     result = await fn(client, replies[1]!.rows)
   } catch (err) {
     depth.set(client, 0)
-    const rolledBack = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    )
-    const answered = answeredByServer(err) || err instanceof TransactionAbortedError
-    client.release(rolledBack && answered ? undefined : err instanceof Error ? err : new Error(String(err)))
+    await client.query('ROLLBACK').catch(() => unusable.add(client))
+    releaseAfterFailure(client, err)
     throw err
   }
   depth.set(client, 0)
