@@ -140,6 +140,18 @@ async function unlessDuplicate(client: DbClient, step: () => Promise<unknown>): 
 }
 
 /**
+ * The live upsert (liveStatements) from the batch table, `distinct` when it holds one row per device:
+ * the UPDATE, and the INSERT only when the UPDATE moved fewer devices than the batch has (a device not
+ * live yet, or a reading older than its live row).
+ */
+async function upsertLive<Row>(ctx: BatchContext<Row>, distinct: boolean): Promise<void> {
+  const { client, spec, plan } = ctx
+  const source = distinct ? 'distinct' : 'newest'
+  const moved = (await client.query(spec.live.update[source])).rowCount ?? 0
+  if (moved < plan.newest.length) await client.query(spec.live.insert[source])
+}
+
+/**
  * Every row was new and went straight into history. Fleet sums are added up exactly in JS (a few rows
  * to send), and only the late rows and the newest row per device go through the temp table.
  */
@@ -167,7 +179,7 @@ async function foldDirect<Row>(ctx: BatchContext<Row>): Promise<void> {
     spec.copyBatch,
     plan.newest.map((i) => [String(i), ...fields[i]!]),
   )
-  await client.query(spec.upsertLive)
+  await upsertLive(ctx, true)
   lap('live')
 }
 
@@ -200,7 +212,7 @@ async function insertStagedAndFold<Row>(ctx: BatchContext<Row>): Promise<void> {
     result.lateHourRows =
       (await client.query(spec.foldLate, [watermarkParam(ctx.closedBefore)])).rowCount ?? 0
   lap('hourly')
-  await client.query(spec.upsertLive)
+  await upsertLive(ctx, plan.newest.length === plan.fields.length)
   lap('live')
 }
 

@@ -31,7 +31,8 @@ export interface KindSpec<Row> {
   clearBatch: string
   /** $1 watermark: folds batch rows with ts < $1 into *_hourly. */
   foldLate: string
-  upsertLive: string
+  /** The guarded live upsert from the batch table; see liveStatements. */
+  live: LiveStatements
   /** Recomputes the hourly rows of [$1, $2) from history (closeHours). */
   materializeHourly: string
   /** Meters only: the key of a cumulative-register reading (its energy is derived), else undefined. */
@@ -65,26 +66,45 @@ export function historyStatements(kind: ReadingKind, idColumn: string, columns: 
   }
 }
 
+/** The live upsert's statements (liveStatements), each with the batch table read as-is or newest-only. */
+export interface LiveStatements {
+  /** Moves live rows forward to the batch's newer readings; rowCount: the devices moved. */
+  update: { distinct: string; newest: string }
+  /** Inserts the devices not live yet (a guarded ON CONFLICT covers one another writer just inserted). */
+  insert: { distinct: string; newest: string }
+}
+
 /**
- * The guarded live upsert from the batch table's newest row per device, as one statement: an UPDATE …
- * FROM of the devices already live (a join; the row is updated in place, without the tuple lock and
- * the speculative insertion ON CONFLICT pays per row), then an INSERT of the devices not live yet
- * (ON CONFLICT with the same guard covers one another writer inserted meanwhile). Newest wins: a row
- * only replaces an older one (`ts <`), re-checked on the current row after a concurrent update.
+ * The guarded live upsert from the batch table, as an UPDATE … FROM of the devices already live (a
+ * join; each row is updated in place, HOT, without the tuple lock and speculative insertion that
+ * ON CONFLICT pays per row), and only when it moved fewer devices than the batch has, an INSERT of
+ * the devices not live yet. Newest wins: a row only replaces an older one (`ts <`), which UPDATE
+ * re-checks on the current row after waiting for a concurrent writer. `distinct`: the batch table
+ * holds one row per device, read as-is; `newest`: it may hold several, DISTINCT ON picks the newest.
  */
-export function liveUpsert(kind: ReadingKind, idColumn: string, columns: string, values: string[]): string {
+export function liveStatements(
+  kind: ReadingKind,
+  idColumn: string,
+  columns: string,
+  values: string[],
+): LiveStatements {
   const live = `${kind}_live`
   const set = (from: string) => values.map((c) => `${c} = ${from}.${c}`).join(', ')
-  return `
-    WITH newest AS (
-      SELECT DISTINCT ON (${idColumn}) ${columns} FROM ${kind}_batch ORDER BY ${idColumn}, ts DESC
-    ), updated AS (
-      UPDATE ${live} AS l SET ts = n.ts, ${set('n')}, updated_at = now()
-      FROM newest n WHERE l.${idColumn} = n.${idColumn} AND l.ts < n.ts
-    )
+  const sources = {
+    distinct: `${kind}_batch`,
+    newest: `(SELECT DISTINCT ON (${idColumn}) ${columns} FROM ${kind}_batch ORDER BY ${idColumn}, ts DESC)`,
+  }
+  const update = (from: string) => `
+    UPDATE ${live} AS l SET ts = n.ts, ${set('n')}, updated_at = now()
+    FROM ${from} n WHERE l.${idColumn} = n.${idColumn} AND l.ts < n.ts`
+  const insert = (from: string) => `
     INSERT INTO ${live} AS l (${columns}, updated_at)
-    SELECT ${columns}, now() FROM newest n
+    SELECT ${columns}, now() FROM ${from} n
     WHERE NOT EXISTS (SELECT 1 FROM ${live} x WHERE x.${idColumn} = n.${idColumn})
     ON CONFLICT (${idColumn}) DO UPDATE SET ts = excluded.ts, ${set('excluded')}, updated_at = excluded.updated_at
     WHERE l.ts < excluded.ts`
+  return {
+    update: { distinct: update(sources.distinct), newest: update(sources.newest) },
+    insert: { distinct: insert(sources.distinct), newest: insert(sources.newest) },
+  }
 }

@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { MeterRow } from '../types.js'
-import { historyStatements, liveUpsert, type KindSpec } from './kind-spec.js'
+import { historyStatements, liveStatements, type KindSpec } from './kind-spec.js'
 
 /** Columns shared by history and live. */
 const COLUMNS = 'meter_id, ts, kwh_consumed_ac, voltage, received_at'
@@ -79,7 +79,7 @@ export const METER: KindSpec<MeterRow> = {
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
   fleetColumns: [2],
   foldLate: FOLD_LATE,
-  upsertLive: liveUpsert('meter', 'meter_id', COLUMNS, ['kwh_consumed_ac', 'voltage', 'received_at']),
+  live: liveStatements('meter', 'meter_id', COLUMNS, ['kwh_consumed_ac', 'voltage', 'received_at']),
   materializeHourly: MATERIALIZE_HOURLY,
   registerKey: (r) =>
     r.energyRegisterKwh === undefined ? undefined : { meterId: r.meterId, timestamp: r.timestamp },

@@ -1,6 +1,6 @@
 import { decimalText } from '../copy-text.js'
 import type { VehicleRow } from '../types.js'
-import { historyStatements, liveUpsert, type KindSpec } from './kind-spec.js'
+import { historyStatements, liveStatements, type KindSpec } from './kind-spec.js'
 
 const COLUMNS = 'vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at'
 
@@ -87,7 +87,7 @@ export const VEHICLE: KindSpec<VehicleRow> = {
       battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
   fleetColumns: [3, 4],
   foldLate: FOLD_LATE,
-  upsertLive: liveUpsert('vehicle', 'vehicle_id', COLUMNS, [
+  live: liveStatements('vehicle', 'vehicle_id', COLUMNS, [
     'soc',
     'kwh_delivered_dc',
     'battery_temp',
