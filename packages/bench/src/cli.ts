@@ -44,6 +44,7 @@ if (cpuProf !== '') {
   env.cpuProfDir = resolve(cpuProf)
   mkdirSync(env.cpuProfDir, { recursive: true })
 }
+env.pgStatements = args.bool('pg-statements')
 let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

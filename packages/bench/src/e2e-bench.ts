@@ -12,15 +12,29 @@ import { LiveGenerator, PATHS, type MeterPath } from './live-generator.js'
 import { type BenchEnvironment, readStackEnv } from './infra.js'
 import { rawCopyBaseline, withCpu } from './e2e-headline.js'
 import { e2eReport } from './e2e-report.js'
+import { resetStatements, topStatements, type StatementFigure } from './pg-statements.js'
 import { progress, type BenchResult } from './report.js'
 import { Samples, round } from './stats.js'
 
+/**
+ * Readings stored in or after `from`'s minute, from the fleet minute rollups (a row per minute and
+ * shard, folded in the writer's transaction for every stored reading). Counting history instead scans
+ * every row stored so far, on each poll: it took a fifth of PostgreSQL's statement time in the e2e
+ * run's statement profile, competing with the writer it measures.
+ */
 async function storedSince(db: pg.Client, from: Date): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    `SELECT (SELECT count(*) FROM meter_history WHERE ts >= $1) + (SELECT count(*) FROM vehicle_history WHERE ts >= $1) AS n`,
+    `SELECT (SELECT coalesce(sum(readings), 0) FROM meter_fleet_minutely WHERE minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
+      + (SELECT coalesce(sum(readings), 0) FROM vehicle_fleet_minutely WHERE minute >= date_trunc('minute', $1::timestamptz, 'UTC')) AS n`,
     [from],
   )
   return Number(rows[0]!.n)
+}
+
+/** Counts the readings stored from now on: earlier phases (all stored by now) may share `from`'s minute. */
+async function storedCounter(db: pg.Client, from: Date): Promise<() => Promise<number>> {
+  const before = await storedSince(db, from)
+  return async () => (await storedSince(db, from)) - before
 }
 
 interface Endpoints {
@@ -40,6 +54,14 @@ export interface PhaseOptions {
   drainTimeoutS: number
   rate: number
 }
+
+/**
+ * The wait before the next visibility poll: `pollMs`, or 2 % of the time waited so far when that is
+ * longer. Each figure stays within 2 % (or one poll) of the truth, and a backlog of seconds is not
+ * polled 50 times a second per probe: that load lands on the analytics service and the replica, on
+ * the same cores as the pipeline being measured.
+ */
+export const pollGap = (pollMs: number, waitedMs: number) => Math.max(pollMs, waitedMs * 0.02)
 
 /** Posts probe readings every probeEveryMs until loadEnd; resolves with their ingest→queryable times. */
 async function probeLoop(e: Endpoints, o: PhaseOptions, t0: number, loadEnd: number, tag: string) {
@@ -65,7 +87,7 @@ async function probeLoop(e: Endpoints, o: PhaseOptions, t0: number, loadEnd: num
             visible.add(performance.now() - acked)
             return
           }
-          await until(Date.now() + o.pollMs)
+          await until(Date.now() + pollGap(o.pollMs, performance.now() - acked))
         }
         missing++
       })(),
@@ -76,21 +98,29 @@ async function probeLoop(e: Endpoints, o: PhaseOptions, t0: number, loadEnd: num
 }
 
 /**
- * Waits until the readings stamped from `runStart` on are as many as `accepted()` (probes may still
- * add to it), or drainTimeoutS passed. drainedAt: when the stored count last changed.
+ * Waits until the stored readings `count` finds are as many as `accepted()` (probes may still add to
+ * it), or drainTimeoutS passed. drainedAt: when the stored count last changed.
  */
-async function drain(db: pg.Client, runStart: Date, accepted: () => number, o: PhaseOptions) {
-  let stored = await storedSince(db, runStart)
+async function drain(count: () => Promise<number>, accepted: () => number, o: PhaseOptions) {
+  let stored = await count()
   const storedAtLoadEnd = stored
   let drainedAt = Date.now()
   const drainDeadline = Date.now() + o.drainTimeoutS * 1000
   while (stored < accepted() && Date.now() < drainDeadline) {
     await until(Date.now() + 250)
-    const now = await storedSince(db, runStart)
+    const now = await count()
     if (now !== stored) drainedAt = Date.now()
     stored = now
   }
   return { stored, storedAtLoadEnd, drainedAt }
+}
+
+function announce(path: MeterPath | 'warmup', o: PhaseOptions): void {
+  progress(
+    `${path} meters: ${o.durationS} s, batches of ${o.batchSize} from ${o.devices} devices, ` +
+      `${o.concurrency} in flight, ${o.rate > 0 ? `${o.rate} readings/s offered` : 'unthrottled'}; ` +
+      `a probe every ${o.probeEveryMs} ms`,
+  )
 }
 
 /**
@@ -105,16 +135,13 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
   const pool = new Dispatcher(o.concurrency)
   // readings are stamped at generation, after this: earlier phases (and the warm-up) are not counted
   const runStart = new Date()
+  const stored = await storedCounter(e.db, runStart)
   const t0 = Date.now()
   const loadEnd = t0 + o.durationS * 1000
   const timeline: { s: number; accepted: number; stored: number }[] = []
   const acceptedTotal = () => e.ingest.accepted + e.probes.accepted - accepted0
 
-  progress(
-    `${path} meters: ${o.durationS} s, batches of ${o.batchSize} from ${o.devices} devices, ` +
-      `${o.concurrency} in flight, ${o.rate > 0 ? `${o.rate} readings/s offered` : 'unthrottled'}; ` +
-      `a probe every ${o.probeEveryMs} ms`,
-  )
+  announce(path, o)
   const probes = probeLoop(e, o, t0, loadEnd, path === 'register' ? 'R' : path === 'warmup' ? 'W' : 'M')
   let lastReport = Date.now()
   for (let k = 0; Date.now() < loadEnd; k++) {
@@ -124,10 +151,10 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
     if (Date.now() - lastReport >= 5000) {
       lastReport = Date.now()
       const s = (Date.now() - t0) / 1000
-      const stored = await storedSince(e.db, runStart)
-      timeline.push({ s: round(s, 1), accepted: acceptedTotal(), stored })
+      const storedNow = await stored()
+      timeline.push({ s: round(s, 1), accepted: acceptedTotal(), stored: storedNow })
       progress(
-        `  ${s.toFixed(0)} s: accepted ${acceptedTotal()} (${Math.round(acceptedTotal() / s)}/s), stored ${stored}, ` +
+        `  ${s.toFixed(0)} s: accepted ${acceptedTotal()} (${Math.round(acceptedTotal() / s)}/s), stored ${storedNow}, ` +
           `503/429 ${e.ingest.unavailable - unavailable0}, errors ${e.ingest.errors - errors0}`,
       )
     }
@@ -137,20 +164,20 @@ async function runPhase(e: Endpoints, o: PhaseOptions, path: MeterPath | 'warmup
   progress(
     `load done: ${acceptedTotal()} readings accepted in ${loadS.toFixed(1)} s; waiting for the writers…`,
   )
-  const { stored, storedAtLoadEnd, drainedAt: lastChange } = await drain(e.db, runStart, acceptedTotal, o)
-  let drainedAt = lastChange
+  const drained = await drain(stored, acceptedTotal, o)
+  let drainedAt = drained.drainedAt
   const { visible, missing } = await probes
-  if (stored >= acceptedTotal()) drainedAt = Math.max(drainedAt, Date.now() - 250)
+  if (drained.stored >= acceptedTotal()) drainedAt = Math.max(drainedAt, Date.now() - 250)
   const pipelineS = (drainedAt - t0) / 1000
   return {
     path: label,
     durationS: round(loadS, 1),
     accepted: acceptedTotal(),
-    stored,
-    missing: Math.max(0, acceptedTotal() - stored),
+    stored: drained.stored,
+    missing: Math.max(0, acceptedTotal() - drained.stored),
     gatewayAcceptedPerS: round(acceptedTotal() / loadS),
-    storedPerSDuringLoad: round(storedAtLoadEnd / loadS),
-    pipelineReadingsPerS: round(stored / pipelineS),
+    storedPerSDuringLoad: round(drained.storedAtLoadEnd / loadS),
+    pipelineReadingsPerS: round(drained.stored / pipelineS),
     drainAfterLoadS: round((drainedAt - t0) / 1000 - loadS, 1),
     ingestToQueryableMs: visible.summary(),
     probesMissing: missing,
@@ -220,6 +247,8 @@ export interface Extras {
   /** Fraction of the interval phase's pipeline rate offered in a sustained phase; 0 = none. */
   sustain: number
   rawCopyRows: number
+  /** `--pg-statements`: the top statements of the measured meter paths (before the sustained phase). */
+  pgStatements: boolean
 }
 
 /**
@@ -236,11 +265,19 @@ export async function runPhases(t: PipelineTarget, o: PhaseOptions, paths: Meter
   await e.db.connect()
   const phases: Phase[] = []
   let rawCopy = null
+  let statements: StatementFigure[] | null = null
   try {
     // A fresh broker and writer are slow at first (the first produce requests may time out): an
     // unmeasured warm-up keeps that out of whichever path runs first.
     if (x.warmupS > 0) await runPhase(e, { ...o, durationS: x.warmupS, probeEveryMs: 1000 }, 'warmup')
+    if (x.pgStatements) await resetStatements(e.db)
     for (const path of paths) phases.push(await withCpu(() => runPhase(e, o, path)))
+    if (x.pgStatements)
+      statements = await topStatements(
+        e.db,
+        12,
+        phases.reduce((n, p) => n + p.stored, 0),
+      )
     const max = phases.find((p) => p.path === 'interval')?.pipelineReadingsPerS ?? 0
     if (x.sustain > 0 && max > 0) {
       const rate = Math.round(max * x.sustain)
@@ -255,7 +292,7 @@ export async function runPhases(t: PipelineTarget, o: PhaseOptions, paths: Meter
   }
   if (e.ingest.lastError && e.ingest.accepted < e.ingest.sent)
     progress(`last gateway error: ${e.ingest.lastError}`)
-  return { phases, rawCopy }
+  return { phases, rawCopy, statements }
 }
 
 export async function e2eBench(args: Args, env: BenchEnvironment): Promise<BenchResult> {
@@ -272,6 +309,7 @@ export async function e2eBench(args: Args, env: BenchEnvironment): Promise<Bench
     warmupS: args.num('warmup', 5),
     sustain: args.num('sustain', 0.5),
     rawCopyRows: args.num('raw-copy-rows', 200_000),
+    pgStatements: env.pgStatements && !args.bool('stack'),
   }
   if (x.sustain >= 1)
     throw new Error('--sustain: a fraction of the measured rate below 1 (0 = no sustained phase)')

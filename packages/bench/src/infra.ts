@@ -19,6 +19,7 @@ import {
   type ManagedProcess,
   type PostgresPair,
 } from '@energy-ingest/localstack'
+import { PG_STATEMENTS_SETTINGS } from './pg-statements.js'
 import { progress } from './report.js'
 
 /** Where a bench sends its load and reads its figures: its own processes, or a running `npm start`. */
@@ -91,6 +92,9 @@ export class BenchEnvironment {
   /** Where the services it starts write V8 CPU profiles at exit (`--cpu-prof <dir>`); none if unset. */
   cpuProfDir: string | undefined
 
+  /** `--pg-statements`: PostgreSQL loads pg_stat_statements and the bench database has the extension. */
+  pgStatements = false
+
   constructor() {
     mkdirSync(this.logDir, { recursive: true })
   }
@@ -108,7 +112,11 @@ export class BenchEnvironment {
   /** PostgreSQL primary + streaming replica, a `bench` database, migrated. */
   async startPostgres(options: { durable: boolean }): Promise<void> {
     progress(`starting PostgreSQL primary + replica (${options.durable ? 'fsync on' : 'fsync off'})…`)
-    this.postgres = await startPostgresPair({ fast: !options.durable, reaper: this.reaper })
+    this.postgres = await startPostgresPair({
+      fast: !options.durable,
+      reaper: this.reaper,
+      ...(this.pgStatements ? { extraSettings: PG_STATEMENTS_SETTINGS } : {}),
+    })
     const admin = new pg.Client({ connectionString: this.postgres.primaryUrl })
     await admin.connect()
     try {
@@ -119,6 +127,11 @@ export class BenchEnvironment {
     this.primaryUrl = withDatabase(this.postgres.primaryUrl, 'bench')
     this.replicaUrl = withDatabase(this.postgres.replicaUrl, 'bench')
     await migrate({ connectionString: this.primaryUrl })
+    if (this.pgStatements) {
+      const bench = new pg.Client({ connectionString: this.primaryUrl })
+      await bench.connect()
+      await bench.query('CREATE EXTENSION pg_stat_statements').finally(() => bench.end())
+    }
     progress(`PostgreSQL ready: primary ${this.primaryUrl}, replica ${this.replicaUrl}`)
   }
 

@@ -76,13 +76,18 @@ export interface PostgresOptions {
   replicaPort?: number
   /** Durability off for tests (fsync, full_page_writes); the dev stack keeps it on. */
   fast?: boolean
+  /**
+   * More postgresql.conf lines for both servers, e.g. `shared_preload_libraries = 'pg_stat_statements'`
+   * (a bench's statement profile). Written when the folders are first created, like the rest.
+   */
+  extraSettings?: string[]
   reaper?: Reaper
 }
 
 export const urlFor = (port: number, database = 'postgres') =>
   `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`
 
-function settings(port: number, socketDir: string, fast: boolean): string {
+function settings(port: number, socketDir: string, fast: boolean, extra: string[]): string {
   return [
     `port = ${port}`,
     `listen_addresses = '127.0.0.1'`,
@@ -101,6 +106,7 @@ function settings(port: number, socketDir: string, fast: boolean): string {
     'synchronous_commit = on',
     ...(fast ? ['fsync = off', 'full_page_writes = off'] : []),
     `log_min_messages = warning`,
+    ...extra,
     '',
   ].join('\n')
 }
@@ -181,17 +187,17 @@ async function layOut(
  * On first use: the primary's folder from the initdb template, and the replica's as its cold clone
  * plus standby.signal and primary_conninfo.
  */
-async function initialiseOnce(l: PairLayout, fast: boolean): Promise<void> {
+async function initialiseOnce(l: PairLayout, fast: boolean, extra: string[]): Promise<void> {
   if (existsSync(join(l.primaryDir, 'PG_VERSION'))) return
   rmSync(l.replicaDir, { recursive: true, force: true })
   const template = await initdbTemplate(l.bin, l.who)
   cpSync(template, l.primaryDir, { recursive: true })
-  writeFileSync(join(l.primaryDir, 'postgresql.auto.conf'), settings(l.primaryPort, l.socketDir, fast))
+  writeFileSync(join(l.primaryDir, 'postgresql.auto.conf'), settings(l.primaryPort, l.socketDir, fast, extra))
   cpSync(l.primaryDir, l.replicaDir, { recursive: true })
   writeFileSync(join(l.replicaDir, 'standby.signal'), '')
   writeFileSync(
     join(l.replicaDir, 'postgresql.auto.conf'),
-    settings(l.replicaPort, l.socketDir, fast) +
+    settings(l.replicaPort, l.socketDir, fast, extra) +
       `primary_conninfo = 'host=127.0.0.1 port=${l.primaryPort} user=${SUPERUSER} application_name=replica'\n`,
   )
   chownTree(l.primaryDir, l.who)
@@ -253,7 +259,7 @@ async function startPair(options: PostgresOptions): Promise<PostgresPair> {
   }
   const owned = ownership(options, () => mkdtempSync(join(workRoot(who), 'tmp-pg-')))
   const l = await layOut(options, owned.dataDir, who)
-  await initialiseOnce(l, options.fast ?? true)
+  await initialiseOnce(l, options.fast ?? true, options.extraSettings ?? [])
   const started = Date.now()
   const primary = await startServer(l, false, owned.reaper).catch((err: unknown) => {
     owned.release()
