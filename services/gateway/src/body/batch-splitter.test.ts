@@ -154,11 +154,14 @@ describe('JsonArraySplitter', () => {
         } catch {
           expected = undefined
         }
-        if (Array.isArray(expected)) expect(array(mutated, 5, big)).toEqual(expected)
-        else
-          expect(failure(() => array(mutated, 5, big)).code).toMatch(
-            /^INGEST_(MALFORMED_JSON|BATCH_NOT_ARRAY|EMPTY_BODY)$/,
-          )
+        // Chunks of 5 bytes: most items span chunks; one chunk: every item is parsed with its neighbours.
+        for (const size of [5, 64 * 1024]) {
+          if (Array.isArray(expected)) expect(array(mutated, size, big)).toEqual(expected)
+          else
+            expect(failure(() => array(mutated, size, big)).code).toMatch(
+              /^INGEST_(MALFORMED_JSON|BATCH_NOT_ARRAY|EMPTY_BODY)$/,
+            )
+        }
       }),
     )
   })
@@ -185,6 +188,24 @@ describe('JsonArraySplitter', () => {
   it('names the item and the byte of a syntax error', () => {
     const err = failure(() => array('[{"a":1}, {"b":}]'))
     expect(err.message).toMatch(/item 1: .*byte 16/)
+  })
+
+  it('names the first bad item of a chunk whose items are parsed together, whatever follows it', () => {
+    const good = '{"a":1}'
+    // The error of item 2 comes first, though the array breaks later in the same chunk.
+    expect(failure(() => array(`[${good},${good},{"b":},${good}}]`)).message).toMatch(/item 2: .*byte 23\b/)
+    for (const key of ['"__proto__"', '"\\u005f_proto__"']) {
+      const err = failure(() => array(`[${good},{${key}:{"x":1}},${good}]`))
+      expect(err).toMatchObject({ code: 'INGEST_MALFORMED_JSON' })
+      expect(err.message).toMatch(/item 1 has a __proto__ or constructor.prototype key/)
+    }
+    // An item over the bound between good ones keeps its place.
+    const long = `{"a":"${'x'.repeat(2000)}"}`
+    expect(array(`[${good},${long},${good}]`)).toEqual([
+      { a: 1 },
+      new UnreadableItem('item 1', 'larger than 1024 bytes'),
+      { a: 1 },
+    ])
   })
 
   it('refuses the item past maxItems (413), within the first chunk of a huge array', () => {
