@@ -89,7 +89,8 @@ function printSummary() {
     total.passed += r.numPassedTests ?? 0
     total.failed += r.numFailedTests ?? 0
     total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
-    total.failedFiles += r.numFailedTestSuites ?? 0
+    // Per file: numFailedTestSuites also counts each describe block around a failed test.
+    total.failedFiles += (r.testResults ?? []).filter((t) => t.status === 'failed').length
   }
   // A file whose set-up failed fails without a failed test (its tests count as skipped): say so.
   const files = total.failedFiles > 0 ? `; ${total.failedFiles} test file(s) failed` : ''
