@@ -95,7 +95,10 @@ function validRows<K extends TopicKind>(
     } else if (Date.parse(r.reading.timestamp) < oldestAllowedMs) {
       dead(WriterErrorCode.EXPIRED, 'older than the history retention', item)
     } else {
-      rows.push({ ...r.reading, receivedAt: receivedAt.iso } as RowsOf[K])
+      // validateReading builds a new object per call: it becomes the row (no copy per reading).
+      const row = r.reading as RowsOf[K] & { receivedAt?: string | null }
+      row.receivedAt = receivedAt.iso
+      rows.push(row)
     }
   }
   return rows
