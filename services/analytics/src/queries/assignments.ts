@@ -13,20 +13,25 @@ export async function vehicleMeterRanges(
   window: Range,
 ): Promise<DeviceRange[]> {
   const { rows } = await client.query<{ meter_id: string; f: Date; t: Date }>(
-    `SELECT a.meter_id, GREATEST(a.valid_from, $2::timestamptz) AS f,
-            LEAST(COALESCE(a.valid_to, 'infinity'), $3::timestamptz) AS t
-       FROM vehicle_meter_assignments a
-      WHERE a.vehicle_id = $1 AND a.valid_from < $3::timestamptz AND (a.valid_to IS NULL OR a.valid_to > $2::timestamptz)
-     UNION ALL
-     SELECT m.meter_id, $2::timestamptz, LEAST($3::timestamptz, first.valid_from)
-       FROM meter_live m,
-            LATERAL (SELECT COALESCE(min(x.valid_from), 'infinity') AS valid_from
-                       FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1) first
-      WHERE m.meter_id = $1 AND first.valid_from > $2::timestamptz
-      ORDER BY 2, 1`,
+    `${vehicleMeterRangesSql('$1', '$2', '$3')} ORDER BY 2, 1`,
     [vehicleId, window.from, window.to],
   )
   return rows.map((r) => ({ deviceId: r.meter_id, range: { from: r.f, to: r.t } }))
+}
+
+/** vehicleMeterRanges' statement (meter_id, f, t), unordered, with the placeholders given. */
+export function vehicleMeterRangesSql(vehicle: string, from: string, to: string): string {
+  return `SELECT a.meter_id, GREATEST(a.valid_from, ${from}::timestamptz) AS f,
+            LEAST(COALESCE(a.valid_to, 'infinity'), ${to}::timestamptz) AS t
+       FROM vehicle_meter_assignments a
+      WHERE a.vehicle_id = ${vehicle} AND a.valid_from < ${to}::timestamptz
+        AND (a.valid_to IS NULL OR a.valid_to > ${from}::timestamptz)
+     UNION ALL
+     SELECT m.meter_id, ${from}::timestamptz, LEAST(${to}::timestamptz, first.valid_from)
+       FROM meter_live m,
+            LATERAL (SELECT COALESCE(min(x.valid_from), 'infinity') AS valid_from
+                       FROM vehicle_meter_assignments x WHERE x.vehicle_id = ${vehicle}) first
+      WHERE m.meter_id = ${vehicle} AND first.valid_from > ${from}::timestamptz`
 }
 
 /** Vehicles assigned to a meter at some point of the window (or paired with it by id before then). */

@@ -2,6 +2,7 @@
 // SQL statement per call: a UNION ALL of index range scans, one group of three per (device, range),
 // aggregated at the end. Values stay `numeric` until the edge, so sums are exact.
 import type pg from 'pg'
+import { vehicleMeterRangesSql } from './assignments.js'
 import { planParams, planWindow, type Range } from './window.js'
 
 export interface DeviceRange {
@@ -151,7 +152,42 @@ export async function vehicleAggregate(
     vehicleAggregateSql(1),
     params([{ deviceId: vehicleId, range }], closedBefore),
   )
+  return vehicleAggregateOf(rows[0] as Record<string, unknown>)
+}
+
+/**
+ * A vehicle's aggregate and the meter ranges that count for it in the window, in one statement (one
+ * round trip): the ranges ride along as a JSON column of [meter_id, from, to].
+ */
+export async function vehicleAggregateWithMeters(
+  client: pg.ClientBase,
+  vehicleId: string,
+  range: Range,
+  closedBefore: number,
+): Promise<{ vehicle: VehicleAggregate; meterRanges: DeviceRange[] }> {
+  const { rows } = await client.query(VEHICLE_WITH_METERS_SQL, [
+    ...params([{ deviceId: vehicleId, range }], closedBefore),
+    range.from,
+    range.to,
+  ])
   const r = rows[0] as Record<string, unknown>
+  const ranges = r.meter_ranges as [string, string, string][]
+  return {
+    vehicle: vehicleAggregateOf(r),
+    meterRanges: ranges.map(([deviceId, from, to]) => ({
+      deviceId,
+      range: { from: new Date(from), to: new Date(to) },
+    })),
+  }
+}
+
+const VEHICLE_WITH_METERS_SQL = `SELECT agg.*, (
+    SELECT COALESCE(json_agg(json_build_array(m.meter_id, m.f, m.t) ORDER BY m.f, m.meter_id), '[]')
+      FROM (${vehicleMeterRangesSql('$1', '$8', '$9')}) m
+  ) AS meter_ranges
+  FROM (${vehicleAggregateSql(1)}) agg`
+
+function vehicleAggregateOf(r: Record<string, unknown>): VehicleAggregate {
   return {
     readings: r.readings as number,
     kwh: r.kwh as string,

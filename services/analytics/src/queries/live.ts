@@ -64,17 +64,3 @@ export async function vehicleLive(
     receivedAt: iso(r.received_at),
   }
 }
-
-/** A device "exists" once one of its readings has been stored (its live row). */
-export async function deviceExists(
-  db: pg.ClientBase,
-  kind: 'meter' | 'vehicle',
-  id: string,
-): Promise<boolean> {
-  const sql =
-    kind === 'meter'
-      ? 'SELECT EXISTS (SELECT 1 FROM meter_live WHERE meter_id = $1) AS e'
-      : 'SELECT EXISTS (SELECT 1 FROM vehicle_live WHERE vehicle_id = $1) AS e'
-  const { rows } = await db.query<{ e: boolean }>(sql, [id])
-  return rows[0]?.e === true
-}

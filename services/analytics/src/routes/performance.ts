@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { vehicleMeterRanges } from '../queries/assignments.js'
-import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
+import { meterAggregate, vehicleAggregateWithMeters } from '../queries/device-aggregates.js'
 import { deviceWindowAnswer } from '../queries/device-window.js'
 import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
@@ -28,8 +27,12 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now:
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
       return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
-        const vehicle = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
-        const meterRanges = await vehicleMeterRanges(client, vehicleId, window)
+        const { vehicle, meterRanges } = await vehicleAggregateWithMeters(
+          client,
+          vehicleId,
+          window,
+          state.closedBefore.vehicle,
+        )
         const meter = await meterAggregate(client, meterRanges, state.closedBefore.meter)
         const ac = Number(meter.kwh)
         const dc = Number(vehicle.kwh)
