@@ -76,6 +76,7 @@ export class TelemetryConsumer {
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true
       this.crashed = undefined
+      opts.metrics.groupJoins.inc()
       this.owned = payload.memberAssignment
       opts.log.info({ assignment: payload.memberAssignment }, 'joined consumer group')
     })
@@ -137,16 +138,21 @@ export class TelemetryConsumer {
     const kind = this.kindOf.get(batch.topic)
     if (!kind) throw new Error(`message from an unexpected topic ${batch.topic}`)
     const started = performance.now()
-    const decoded = decodeBatch(kind, batch.messages, {
-      topic: batch.topic,
-      partition: batch.partition,
-      retentionMonths: this.opts.retentionMonths,
-      maxFutureSkewMs: this.opts.maxFutureSkewMs,
-      now: this.now,
-    })
-    // Dead letters go out before the offsets move: acknowledged by Kafka, or the batch is retried.
-    await this.sendDeadLetters(kind, decoded.deadLetters)
-    await this.storeWithRetry(payload, kind, decoded.messages)
+    const keepAlive = this.keepAlive(payload)
+    try {
+      const decoded = decodeBatch(kind, batch.messages, {
+        topic: batch.topic,
+        partition: batch.partition,
+        retentionMonths: this.opts.retentionMonths,
+        maxFutureSkewMs: this.opts.maxFutureSkewMs,
+        now: this.now,
+      })
+      // Dead letters go out before the offsets move: acknowledged by Kafka, or the batch is retried.
+      await this.sendDeadLetters(kind, decoded.deadLetters)
+      await this.storeWithRetry(payload, kind, decoded.messages)
+    } finally {
+      clearInterval(keepAlive)
+    }
     await this.opts.afterCommit?.({
       topic: batch.topic,
       partition: batch.partition,
@@ -193,6 +199,18 @@ export class TelemetryConsumer {
         delay = Math.min(delay * 2, this.opts.retryMaxMs)
       }
     }
+  }
+
+  /**
+   * Heartbeats while the batch is in hand: a store can outlast the session (a lock held by an hour
+   * closing, a slow disk, a loaded machine), and without heartbeats the group would evict this member,
+   * its offset commit would fail and the batch would come again, maybe as slowly. A failed heartbeat
+   * (a rebalance under way) is left to the commit after the store, which kafkajs answers by rejoining.
+   */
+  private keepAlive(payload: EachBatchPayload): NodeJS.Timeout {
+    return setInterval(() => {
+      payload.heartbeat().catch(() => undefined)
+    }, this.opts.heartbeatIntervalMs)
   }
 
   /** Waits `delay` in heartbeat-sized steps: a long pause must not cost the group membership. */

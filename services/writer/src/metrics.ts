@@ -13,6 +13,11 @@ export function createMetrics(prometheus: Prometheus) {
       labelNames: ['type'] as const,
       registers,
     }),
+    groupJoins: new Counter({
+      name: 'writer_group_joins_total',
+      help: 'Times this writer joined its consumer group (the first join, then one per rebalance or eviction)',
+      registers,
+    }),
     rowsDuplicate: new Counter({
       name: 'writer_rows_duplicate_total',
       help: 'Readings skipped because they were already stored (redelivery, duplicates)',
