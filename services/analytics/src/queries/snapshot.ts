@@ -29,10 +29,9 @@ export interface DeviceRef {
  */
 function stateSql(device: DeviceRef | undefined): string {
   if (!device) return STATE_SQL
-  const table = device.kind === 'meter' ? 'meter_live' : 'vehicle_live'
-  const column = device.kind === 'meter' ? 'meter_id' : 'vehicle_id'
+  const { kind, id } = device
   return `${STATE_SQL},
-        EXISTS (SELECT 1 FROM ${table} WHERE ${column} = ${pg.escapeLiteral(device.id)}) AS known`
+        EXISTS (SELECT 1 FROM ${kind}_live WHERE ${kind}_id = ${pg.escapeLiteral(id)}) AS known`
 }
 
 /** The snapshot's state: the watermarks and how fresh the replica is (no parameters). */

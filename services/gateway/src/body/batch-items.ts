@@ -43,6 +43,9 @@ export const POISONED = 'has a __proto__ or constructor.prototype key'
 
 export type Parsed = { ok: true; value: unknown } | { ok: false; syntax: boolean; reason: string }
 
+/** Whether JSON text could hold a __proto__ or constructor key, also behind \u escapes (else no walk). */
+export const mayHidePoison = (text: string): boolean => /proto|constructor|\\u/.test(text)
+
 export function parseItem(text: string): Parsed {
   let value: unknown
   try {
@@ -50,9 +53,7 @@ export function parseItem(text: string): Parsed {
   } catch (err) {
     return { ok: false, syntax: true, reason: (err as Error).message }
   }
-  // The key can also hide behind \u escapes; the walk runs only when the text could hold one.
-  if (/proto|constructor|\\u/.test(text) && poisoned(value))
-    return { ok: false, syntax: false, reason: POISONED }
+  if (mayHidePoison(text) && poisoned(value)) return { ok: false, syntax: false, reason: POISONED }
   return { ok: true, value }
 }
 

@@ -1,6 +1,7 @@
 import {
   ItemBytes,
   ItemSink,
+  mayHidePoison,
   parseItem,
   poisoned,
   POISONED,
@@ -113,7 +114,6 @@ export class JsonArraySplitter implements BatchSplitter {
 
   push(chunk: Buffer): void {
     let itemStart = this.#state === State.InItem ? 0 : -1
-    const carried = itemStart === 0
     this.#backslash = -1
     this.#chunk = chunk
     for (let i = 0; i < chunk.length; i++) {
@@ -129,7 +129,8 @@ export class JsonArraySplitter implements BatchSplitter {
           } else if (this.#depth > 0 && (b === CLOSE_BRACE || b === CLOSE_BRACKET)) {
             this.#depth--
           } else if (this.#depth === 0 && (b === COMMA || b === CLOSE_BRACKET)) {
-            if (this.#item.length === 0 && !(carried && itemStart === 0)) this.#endInChunk(itemStart, i)
+            // No bytes kept from an earlier chunk: the item began in this one.
+            if (this.#item.length === 0) this.#endInChunk(itemStart, i)
             else {
               this.#item.append(chunk, itemStart, i)
               this.#endItem(i)
@@ -205,7 +206,7 @@ export class JsonArraySplitter implements BatchSplitter {
       for (const p of pending) this.#addParsed(parseItem(this.#chunk.toString('utf8', p.start, p.end)), p.end)
       return
     }
-    const suspect = /proto|constructor|\\u/.test(text)
+    const suspect = mayHidePoison(text)
     for (let k = 0; k < values.length; k++) {
       const value: unknown = values[k]
       this.#addParsed(
