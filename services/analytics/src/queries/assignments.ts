@@ -1,6 +1,5 @@
 import type pg from 'pg'
-import type { DeviceRange } from './device-aggregates.js'
-import type { Range } from './window.js'
+import type { DeviceRange, Range } from './window.js'
 
 /**
  * The meters whose AC counts for a vehicle in a window: each interval of its timeline (which never
@@ -34,22 +33,19 @@ export function vehicleMeterRangesSql(vehicle: string, from: string, to: string)
       WHERE m.meter_id = ${vehicle} AND first.valid_from > ${from}::timestamptz`
 }
 
-/** Vehicles assigned to a meter at some point of the window (or paired with it by id before then). */
-export async function meterVehicleIds(
-  client: pg.ClientBase,
-  meterId: string,
-  window: Range,
-): Promise<string[]> {
-  const { rows } = await client.query<{ vehicle_id: string }>(
-    `SELECT DISTINCT vehicle_id FROM (
+/**
+ * The vehicles assigned to a meter at some point of the window (or paired with it by id before their
+ * first assignment), at most 1,000, ordered: one row per vehicle (`vehicle_id`), placeholders given.
+ */
+export function meterVehicleIdsSql(meter: string, from: string, to: string): string {
+  return `SELECT DISTINCT vehicle_id FROM (
        SELECT vehicle_id FROM vehicle_meter_assignments
-        WHERE meter_id = $1 AND valid_from < $3::timestamptz AND (valid_to IS NULL OR valid_to > $2::timestamptz)
+        WHERE meter_id = ${meter} AND valid_from < ${to}::timestamptz
+          AND (valid_to IS NULL OR valid_to > ${from}::timestamptz)
        UNION ALL
        SELECT v.vehicle_id FROM vehicle_live v
-        WHERE v.vehicle_id = $1
-          AND NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x WHERE x.vehicle_id = $1 AND x.valid_from <= $2::timestamptz)
-     ) ids ORDER BY vehicle_id LIMIT 1000`,
-    [meterId, window.from, window.to],
-  )
-  return rows.map((r) => r.vehicle_id)
+        WHERE v.vehicle_id = ${meter}
+          AND NOT EXISTS (SELECT 1 FROM vehicle_meter_assignments x
+                           WHERE x.vehicle_id = ${meter} AND x.valid_from <= ${from}::timestamptz)
+     ) ids ORDER BY vehicle_id LIMIT 1000`
 }

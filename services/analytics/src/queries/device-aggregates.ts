@@ -1,16 +1,14 @@
-// Per-device aggregates over a window, combined from rollup and history parts (see window.ts). One
-// SQL statement per call: a UNION ALL of index range scans, one group of three per (device, range),
-// aggregated at the end. Values stay `numeric` until the edge, so sums are exact. The statements are
-// named (prepared once per connection): planning them, pruning every monthly partition of each
-// branch, cost more than running them on a 24 h window.
+// Per-device answers over a window, each one SQL statement: one round trip and one snapshot (a single
+// statement sees one snapshot, so it needs no transaction around it). The statement reads the
+// watermarks and the replica's freshness itself (stateCteSql), splits the window into rollup and
+// history parts from them (planSql, the SQL twin of planWindow), and aggregates a UNION ALL of index
+// range scans, one group of three per (device, range). Values stay `numeric` until the edge, so sums
+// are exact. The statements are named (prepared once per connection): planning them, pruning every
+// monthly partition of each branch, cost more than running them on a 24 h window.
 import type pg from 'pg'
-import { vehicleMeterRangesSql } from './assignments.js'
-import { planParams, planWindow, type Range } from './window.js'
-
-export interface DeviceRange {
-  deviceId: string
-  range: Range
-}
+import { meterVehicleIdsSql, vehicleMeterRangesSql } from './assignments.js'
+import { stateCteSql } from './snapshot.js'
+import { planSql } from './window.js'
 
 export interface MeterAggregate {
   readings: number
@@ -40,172 +38,183 @@ export interface VehicleAggregate {
   lastTs: Date | null
 }
 
-function partsSql(k: number, block: (p: (i: number) => string) => string): string {
-  const blocks: string[] = []
-  for (let i = 0; i < k; i++) blocks.push(block((n) => `$${i * 7 + n}`))
-  return blocks.join('\nUNION ALL\n')
+/** A per-device statement's row: the state columns, then the answer's own. */
+export interface DeviceRow {
+  /** How fresh the replica is; null when it cannot tell (see SnapshotState.asOf). */
+  as_of: Date | null
+  /** Whether the device has ever reported. */
+  known: boolean
+  [column: string]: unknown
 }
+
+/**
+ * The parts of one device's window as SQL expressions: the device, its plan's columns, and the
+ * request's window (`$2`, `$3`), which bounds every part. Those bounds are redundant for the rows, but
+ * they are parameters of the statement, so the executor drops the months outside the window before it
+ * starts (a plan column, computed in the statement, could only prune at run time, after every
+ * partition's scan was set up); the index range scan takes the tighter of the two bounds.
+ */
+interface Parts {
+  device: string
+  col: (column: (typeof PLAN_COLUMNS)[number]) => string
+}
+
+const PLAN_COLUMNS = ['rf', 'rt', 'h1f', 'h1t', 'h2f', 'h2t'] as const
+
+/** Parts read from a one-row plan CTE as scalar subqueries. */
+const fromPlanCte = (device: string, cte: string): Parts => ({
+  device,
+  col: (column) => `(SELECT ${column} FROM ${cte})`,
+})
+
+/** Parts read from a plan row joined laterally (one per range). */
+const fromPlanRow = (device: string, row: string): Parts => ({ device, col: (column) => `${row}.${column}` })
+
+/** `column` in [lo, hi) and inside the request's window. */
+const range = (column: string, lo: string, hi: string) =>
+  `${column} >= ${lo} AND ${column} < ${hi} AND ${column} >= $2::timestamptz AND ${column} < $3::timestamptz`
 
 const FLAGS = `('reset' = ANY (energy_flags))::int, ('placeholder' = ANY (energy_flags))::int,
          ('suspect' = ANY (energy_flags))::int`
 
-const meterBlock = (p: (i: number) => string) => `
+const meterBlock = ({ device, col }: Parts) => `
   SELECT readings::bigint AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
          voltage_max AS vmax, first_ts, last_ts, energy_resets AS fr, energy_placeholders AS fp,
          energy_suspects AS fs
-    FROM meter_hourly WHERE meter_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+    FROM meter_hourly WHERE meter_id = ${device} AND ${range('hour', col('rf'), col('rt'))}
   UNION ALL
   SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
-    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+    FROM meter_history WHERE meter_id = ${device} AND ${range('ts', col('h1f'), col('h1t'))}
   UNION ALL
   SELECT 1, kwh_consumed_ac, voltage, voltage, voltage, ts, ts, ${FLAGS}
-    FROM meter_history WHERE meter_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+    FROM meter_history WHERE meter_id = ${device} AND ${range('ts', col('h2f'), col('h2t'))}`
 
-const vehicleBlock = (p: (i: number) => string) => `
+const vehicleBlock = ({ device, col }: Parts) => `
   SELECT readings::bigint AS n, kwh_delivered_dc_sum AS kwh, battery_temp_sum AS tsum, battery_temp_min AS tmin,
          battery_temp_max AS tmax, soc_min AS smin, soc_max AS smax, first_ts, first_soc, last_ts, last_soc
-    FROM vehicle_hourly WHERE vehicle_id = ${p(1)} AND hour >= ${p(2)}::timestamptz AND hour < ${p(3)}::timestamptz
+    FROM vehicle_hourly WHERE vehicle_id = ${device} AND ${range('hour', col('rf'), col('rt'))}
   UNION ALL
   SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
-    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(4)}::timestamptz AND ts < ${p(5)}::timestamptz
+    FROM vehicle_history WHERE vehicle_id = ${device} AND ${range('ts', col('h1f'), col('h1t'))}
   UNION ALL
   SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
-    FROM vehicle_history WHERE vehicle_id = ${p(1)} AND ts >= ${p(6)}::timestamptz AND ts < ${p(7)}::timestamptz`
+    FROM vehicle_history WHERE vehicle_id = ${device} AND ${range('ts', col('h2f'), col('h2t'))}`
 
-const sqlCache = new Map<string, string>()
+/** [aggregate, name] of the meter parts' columns. */
+const METER_COLUMNS: [string, string][] = [
+  ['COALESCE(sum(n), 0)::int', 'readings'],
+  ['COALESCE(sum(kwh), 0)::text', 'kwh'],
+  ['sum(vsum)::text', 'voltage_sum'],
+  ['min(vmin)::text', 'voltage_min'],
+  ['max(vmax)::text', 'voltage_max'],
+  ['min(first_ts)', 'first_ts'],
+  ['max(last_ts)', 'last_ts'],
+  ['COALESCE(sum(fr), 0)::int', 'resets'],
+  ['COALESCE(sum(fp), 0)::int', 'placeholders'],
+  ['COALESCE(sum(fs), 0)::int', 'suspects'],
+]
 
-export function meterAggregateSql(k: number): string {
-  const key = `meter:${k}`
-  let sql = sqlCache.get(key)
-  if (sql === undefined) {
-    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
-       sum(vsum)::text AS voltage_sum, min(vmin)::text AS voltage_min, max(vmax)::text AS voltage_max,
-       min(first_ts) AS first_ts, max(last_ts) AS last_ts, COALESCE(sum(fr), 0)::int AS resets,
-       COALESCE(sum(fp), 0)::int AS placeholders, COALESCE(sum(fs), 0)::int AS suspects
-  FROM (${partsSql(k, meterBlock)}) parts`
-    sqlCache.set(key, sql)
-  }
-  return sql
+/** [aggregate, name] of the vehicle parts' columns. */
+const VEHICLE_COLUMNS: [string, string][] = [
+  ['COALESCE(sum(n), 0)::int', 'readings'],
+  ['COALESCE(sum(kwh), 0)::text', 'kwh'],
+  ['sum(tsum)::text', 'temp_sum'],
+  ['min(tmin)::text', 'temp_min'],
+  ['max(tmax)::text', 'temp_max'],
+  ['min(smin)::text', 'soc_min'],
+  ['max(smax)::text', 'soc_max'],
+  ['((array_agg(first_soc ORDER BY first_ts))[1])::text', 'first_soc'],
+  ['((array_agg(last_soc ORDER BY last_ts DESC))[1])::text', 'last_soc'],
+  ['min(first_ts)', 'first_ts'],
+  ['max(last_ts)', 'last_ts'],
+]
+
+const columns = (cols: [string, string][], prefix: string) =>
+  cols.map(([aggregate, name]) => `${aggregate} AS ${prefix}${name}`).join(',\n         ')
+
+/** The window's plan for one device of `kind`, from the state CTE's watermark ($2, $3: the window). */
+const planCte = (kind: 'meter' | 'vehicle') =>
+  `${kind}_plan AS (${planSql('$2', '$3', `(SELECT ${kind}_cb FROM st)`)})`
+
+/** A meter's summary ($1 meter, $2/$3 window): aggregate (m_*) and the vehicles it served. */
+export const METER_SUMMARY = {
+  name: 'meter-summary',
+  text: `WITH st AS (${stateCteSql('meter', '$1')}), ${planCte('meter')}
+SELECT st.as_of, st.known, m.*,
+       (SELECT COALESCE(array_agg(vehicle_id ORDER BY vehicle_id), '{}')
+          FROM (${meterVehicleIdsSql('$1', '$2', '$3')}) ids) AS vehicle_ids
+  FROM st, (SELECT ${columns(METER_COLUMNS, 'm_')}
+              FROM (${meterBlock(fromPlanCte('$1', 'meter_plan'))}) parts) m`,
 }
 
-export function vehicleAggregateSql(k: number): string {
-  const key = `vehicle:${k}`
-  let sql = sqlCache.get(key)
-  if (sql === undefined) {
-    sql = `SELECT COALESCE(sum(n), 0)::int AS readings, COALESCE(sum(kwh), 0)::text AS kwh,
-       sum(tsum)::text AS temp_sum, min(tmin)::text AS temp_min, max(tmax)::text AS temp_max,
-       min(smin)::text AS soc_min, max(smax)::text AS soc_max,
-       ((array_agg(first_soc ORDER BY first_ts))[1])::text AS first_soc,
-       ((array_agg(last_soc ORDER BY last_ts DESC))[1])::text AS last_soc,
-       min(first_ts) AS first_ts, max(last_ts) AS last_ts
-  FROM (${partsSql(k, vehicleBlock)}) parts`
-    sqlCache.set(key, sql)
-  }
-  return sql
-}
-
-function params(ranges: DeviceRange[], closedBefore: number): unknown[] {
-  return ranges.flatMap(({ deviceId, range }) => [deviceId, ...planParams(planWindow(range, closedBefore))])
-}
-
-/** Meter aggregate over one or more (meter, range) pairs, e.g. a vehicle's assignments. */
-export async function meterAggregate(
-  client: pg.ClientBase,
-  ranges: DeviceRange[],
-  closedBefore: number,
-): Promise<MeterAggregate> {
-  if (ranges.length === 0) {
-    return {
-      readings: 0,
-      kwh: '0',
-      voltageSum: null,
-      voltageMin: null,
-      voltageMax: null,
-      firstTs: null,
-      lastTs: null,
-      resets: 0,
-      placeholders: 0,
-      suspects: 0,
-    }
-  }
-  const { rows } = await client.query({
-    name: `meter-aggregate-${ranges.length}`,
-    text: meterAggregateSql(ranges.length),
-    values: params(ranges, closedBefore),
-  })
-  const r = rows[0] as Record<string, unknown>
-  return {
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    voltageSum: r.voltage_sum as string | null,
-    voltageMin: r.voltage_min as string | null,
-    voltageMax: r.voltage_max as string | null,
-    firstTs: r.first_ts as Date | null,
-    lastTs: r.last_ts as Date | null,
-    resets: r.resets as number,
-    placeholders: r.placeholders as number,
-    suspects: r.suspects as number,
-  }
-}
-
-export async function vehicleAggregate(
-  client: pg.ClientBase,
-  vehicleId: string,
-  range: Range,
-  closedBefore: number,
-): Promise<VehicleAggregate> {
-  const { rows } = await client.query({
-    name: 'vehicle-aggregate-1',
-    text: vehicleAggregateSql(1),
-    values: params([{ deviceId: vehicleId, range }], closedBefore),
-  })
-  return vehicleAggregateOf(rows[0] as Record<string, unknown>)
+/** A vehicle's summary ($1 vehicle, $2/$3 window): aggregate (v_*). */
+export const VEHICLE_SUMMARY = {
+  name: 'vehicle-summary',
+  text: `WITH st AS (${stateCteSql('vehicle', '$1')}), ${planCte('vehicle')}
+SELECT st.as_of, st.known, v.*
+  FROM st, (SELECT ${columns(VEHICLE_COLUMNS, 'v_')}
+              FROM (${vehicleBlock(fromPlanCte('$1', 'vehicle_plan'))}) parts) v`,
 }
 
 /**
- * A vehicle's aggregate and the meter ranges that count for it in the window, in one statement (one
- * round trip): the ranges ride along as a JSON column of [meter_id, from, to].
+ * A vehicle's performance ($1 vehicle, $2/$3 window): its aggregate (v_*), and the aggregate (m_*) of
+ * the meters that count for it (vehicleMeterRangesSql), each over its own range and plan, with their
+ * ids (`meter_ids`).
  */
-export async function vehicleAggregateWithMeters(
-  client: pg.ClientBase,
-  vehicleId: string,
-  range: Range,
-  closedBefore: number,
-): Promise<{ vehicle: VehicleAggregate; meterRanges: DeviceRange[] }> {
-  const { rows } = await client.query({
-    name: 'vehicle-aggregate-with-meters',
-    text: VEHICLE_WITH_METERS_SQL,
-    values: [...params([{ deviceId: vehicleId, range }], closedBefore), range.from, range.to],
-  })
-  const r = rows[0] as Record<string, unknown>
-  const ranges = r.meter_ranges as [string, string, string][]
+export const VEHICLE_PERFORMANCE = {
+  name: 'vehicle-performance',
+  text: `WITH st AS (${stateCteSql('vehicle', '$1')}), ${planCte('vehicle')},
+     ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
+     meter_plans AS (
+       SELECT ranges.meter_id, p.*
+         FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)
+SELECT st.as_of, st.known, v.*, m.*,
+       (SELECT COALESCE(array_agg(DISTINCT meter_id), '{}') FROM ranges) AS meter_ids
+  FROM st,
+       (SELECT ${columns(VEHICLE_COLUMNS, 'v_')}
+          FROM (${vehicleBlock(fromPlanCte('$1', 'vehicle_plan'))}) parts) v,
+       (SELECT ${columns(METER_COLUMNS, 'm_')}
+          FROM meter_plans mp, LATERAL (${meterBlock(fromPlanRow('mp.meter_id', 'mp'))}) parts) m`,
+}
+
+/** Runs one of the statements above for a device and window. */
+export async function deviceRow(
+  pool: pg.Pool,
+  statement: { name: string; text: string },
+  deviceId: string,
+  window: { from: Date; to: Date },
+): Promise<DeviceRow> {
+  const { rows } = await pool.query<DeviceRow>({ ...statement, values: [deviceId, window.from, window.to] })
+  return rows[0]!
+}
+
+export function meterAggregateOf(r: Record<string, unknown>, prefix: string): MeterAggregate {
   return {
-    vehicle: vehicleAggregateOf(r),
-    meterRanges: ranges.map(([deviceId, from, to]) => ({
-      deviceId,
-      range: { from: new Date(from), to: new Date(to) },
-    })),
+    readings: r[`${prefix}readings`] as number,
+    kwh: r[`${prefix}kwh`] as string,
+    voltageSum: r[`${prefix}voltage_sum`] as string | null,
+    voltageMin: r[`${prefix}voltage_min`] as string | null,
+    voltageMax: r[`${prefix}voltage_max`] as string | null,
+    firstTs: r[`${prefix}first_ts`] as Date | null,
+    lastTs: r[`${prefix}last_ts`] as Date | null,
+    resets: r[`${prefix}resets`] as number,
+    placeholders: r[`${prefix}placeholders`] as number,
+    suspects: r[`${prefix}suspects`] as number,
   }
 }
 
-const VEHICLE_WITH_METERS_SQL = `SELECT agg.*, (
-    SELECT COALESCE(json_agg(json_build_array(m.meter_id, m.f, m.t) ORDER BY m.f, m.meter_id), '[]')
-      FROM (${vehicleMeterRangesSql('$1', '$8', '$9')}) m
-  ) AS meter_ranges
-  FROM (${vehicleAggregateSql(1)}) agg`
-
-function vehicleAggregateOf(r: Record<string, unknown>): VehicleAggregate {
+export function vehicleAggregateOf(r: Record<string, unknown>, prefix: string): VehicleAggregate {
   return {
-    readings: r.readings as number,
-    kwh: r.kwh as string,
-    tempSum: r.temp_sum as string | null,
-    tempMin: r.temp_min as string | null,
-    tempMax: r.temp_max as string | null,
-    socMin: r.soc_min as string | null,
-    socMax: r.soc_max as string | null,
-    firstSoc: r.first_soc as string | null,
-    lastSoc: r.last_soc as string | null,
-    firstTs: r.first_ts as Date | null,
-    lastTs: r.last_ts as Date | null,
+    readings: r[`${prefix}readings`] as number,
+    kwh: r[`${prefix}kwh`] as string,
+    tempSum: r[`${prefix}temp_sum`] as string | null,
+    tempMin: r[`${prefix}temp_min`] as string | null,
+    tempMax: r[`${prefix}temp_max`] as string | null,
+    socMin: r[`${prefix}soc_min`] as string | null,
+    socMax: r[`${prefix}soc_max`] as string | null,
+    firstSoc: r[`${prefix}first_soc`] as string | null,
+    lastSoc: r[`${prefix}last_soc`] as string | null,
+    firstTs: r[`${prefix}first_ts`] as Date | null,
+    lastTs: r[`${prefix}last_ts`] as Date | null,
   }
 }

@@ -1,12 +1,42 @@
 import type pg from 'pg'
-import { DeviceNotFound } from '../errors.js'
+import { DeviceNotFound, FreshnessUnknown } from '../errors.js'
+import { deviceRow, type DeviceRow } from './device-aggregates.js'
 import { inSnapshot, type SnapshotState } from './snapshot.js'
 import type { Range } from './window.js'
 
+/** The window and freshness fields every per-device window answer carries. */
+function framed<T extends object>(body: T, window: Range, asOf: Date) {
+  return {
+    ...body,
+    windowStart: window.from.toISOString(),
+    windowEnd: window.to.toISOString(),
+    asOf: asOf.toISOString(),
+  }
+}
+
 /**
- * The frame of every per-device window answer: one snapshot, a 404 for a device that never reported
- * (looked up with the snapshot's state, in its first round trip), and the window and freshness fields
- * every such answer carries.
+ * A per-device window answer from one statement of device-aggregates.ts: one round trip, one
+ * snapshot; a 503 when the replica cannot tell how fresh it is, a 404 for a device that never reported.
+ */
+export async function deviceStatementAnswer<T extends object>(
+  pool: pg.Pool,
+  kind: 'meter' | 'vehicle',
+  deviceId: string,
+  window: Range,
+  statement: { name: string; text: string },
+  answer: (row: DeviceRow) => T,
+): Promise<T & { windowStart: string; windowEnd: string; asOf: string }> {
+  const row = await deviceRow(pool, statement, deviceId, window)
+  // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
+  if (row.as_of === null) throw new FreshnessUnknown()
+  if (!row.known) throw new DeviceNotFound(kind, deviceId)
+  return framed(answer(row), window, row.as_of)
+}
+
+/**
+ * The frame of a per-device answer that takes several statements (the series): one snapshot, a 404
+ * for a device that never reported (looked up with the snapshot's state, in its first round trip),
+ * and the same window and freshness fields.
  */
 export function deviceWindowAnswer<T extends object>(
   pool: pg.Pool,
@@ -19,13 +49,7 @@ export function deviceWindowAnswer<T extends object>(
     pool,
     async (client, state) => {
       if (!state.known) throw new DeviceNotFound(kind, deviceId)
-      const body = await answer(client, state)
-      return {
-        ...body,
-        windowStart: window.from.toISOString(),
-        windowEnd: window.to.toISOString(),
-        asOf: state.asOf.toISOString(),
-      }
+      return framed(await answer(client, state), window, state.asOf)
     },
     { kind, id: deviceId },
   )

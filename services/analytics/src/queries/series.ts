@@ -10,9 +10,8 @@
 // Rows are put in their bucket by `width_bucket(t, starts)`: `starts` is the ascending array of bucket
 // starts, and an hourly row's `hour` lies in the same bucket as every reading of that hour.
 import type pg from 'pg'
-import type { DeviceRange } from './device-aggregates.js'
 import { planMinutes } from './fleet.js'
-import type { Range } from './window.js'
+import type { DeviceRange, Range } from './window.js'
 
 const HOUR = 3_600_000
 

@@ -34,12 +34,28 @@ function stateSql(device: DeviceRef | undefined): string {
         EXISTS (SELECT 1 FROM ${kind}_live WHERE ${kind}_id = ${pg.escapeLiteral(id)}) AS known`
 }
 
+/** The replica's freshness (see SnapshotState.asOf), as one SQL expression. */
+const AS_OF_SQL = `CASE WHEN pg_is_in_recovery()
+             THEN GREATEST(pg_last_xact_replay_timestamp(), (SELECT beat_at FROM writer_heartbeat WHERE id = 1))
+             ELSE now() END`
+
 /** The snapshot's state: the watermarks and how fresh the replica is (no parameters). */
 const STATE_SQL = `SELECT (SELECT (extract(epoch FROM closed_before) * 1000)::float8 FROM rollup_watermarks WHERE kind = 'meter') AS meter,
         (SELECT (extract(epoch FROM closed_before) * 1000)::float8 FROM rollup_watermarks WHERE kind = 'vehicle') AS vehicle,
-        CASE WHEN pg_is_in_recovery()
-             THEN GREATEST(pg_last_xact_replay_timestamp(), (SELECT beat_at FROM writer_heartbeat WHERE id = 1))
-             ELSE now() END AS as_of`
+        ${AS_OF_SQL} AS as_of`
+
+/**
+ * The state of a statement that answers on its own (one statement is one snapshot, so it needs no
+ * transaction around it): a CTE body of one row, `meter_cb` and `vehicle_cb` (the watermarks as
+ * timestamptz; 'epoch' when there is no row: everything from history), `as_of`, and `known`, whether
+ * the device `id` (a placeholder such as `$1`) has ever reported.
+ */
+export function stateCteSql(kind: 'meter' | 'vehicle', id: string): string {
+  return `SELECT COALESCE((SELECT closed_before FROM rollup_watermarks WHERE kind = 'meter'), 'epoch') AS meter_cb,
+         COALESCE((SELECT closed_before FROM rollup_watermarks WHERE kind = 'vehicle'), 'epoch') AS vehicle_cb,
+         ${AS_OF_SQL} AS as_of,
+         EXISTS (SELECT 1 FROM ${kind}_live WHERE ${kind}_id = ${id}) AS known`
+}
 
 /**
  * Runs `fn` in one REPEATABLE READ READ ONLY transaction, so the watermark, the rollups and the

@@ -7,6 +7,12 @@ export interface Range {
   to: Date
 }
 
+/** One device's range of a window, e.g. a meter over the part of a window it served a vehicle. */
+export interface DeviceRange {
+  deviceId: string
+  range: Range
+}
+
 export interface WindowPlan {
   /** Whole hours `[a, b)` read from rollups, or null when there are none. */
   rollup: Range | null
@@ -51,4 +57,23 @@ export function planParams(plan: WindowPlan): [Date, Date, Date, Date, Date, Dat
     h2?.from ?? empty,
     h2?.to ?? empty,
   ]
+}
+
+/**
+ * planWindow in SQL, for a statement that reads the watermark itself: one row of the window's parts,
+ * `rf, rt` (rollup hours), `h1f, h1t` and `h2f, h2t` (history), empty ones as `[epoch, epoch)` as in
+ * planParams. `from`, `to` and `closedBefore` are timestamptz expressions ('infinity' in per-batch
+ * mode). Hours are UTC hours (date_bin from the epoch), whatever the session's time zone.
+ */
+export function planSql(from: string, to: string, closedBefore: string): string {
+  return `SELECT CASE WHEN split THEN a ELSE 'epoch' END AS rf, CASE WHEN split THEN b ELSE 'epoch' END AS rt,
+         f AS h1f, CASE WHEN split THEN a ELSE t END AS h1t,
+         CASE WHEN split THEN b ELSE 'epoch' END AS h2f, CASE WHEN split THEN t ELSE 'epoch' END AS h2t
+    FROM (SELECT f, t, a, b, f < t AND a < b AS split
+            FROM (SELECT f, t,
+                         CASE WHEN date_bin('1 hour', f, 'epoch') = f THEN f
+                              ELSE date_bin('1 hour', f, 'epoch') + interval '1 hour' END AS a,
+                         LEAST(date_bin('1 hour', t, 'epoch'), cb) AS b
+                    FROM (SELECT (${from})::timestamptz AS f, (${to})::timestamptz AS t,
+                                 (${closedBefore})::timestamptz AS cb) w) x) y`
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { meterAggregate, vehicleAggregateWithMeters } from '../queries/device-aggregates.js'
-import { deviceWindowAnswer } from '../queries/device-window.js'
+import { VEHICLE_PERFORMANCE, meterAggregateOf, vehicleAggregateOf } from '../queries/device-aggregates.js'
+import { deviceStatementAnswer } from '../queries/device-window.js'
 import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
 
@@ -26,19 +26,14 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now:
     async (req) => {
       const { vehicleId } = req.params
       const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-      return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
-        const { vehicle, meterRanges } = await vehicleAggregateWithMeters(
-          client,
-          vehicleId,
-          window,
-          state.closedBefore.vehicle,
-        )
-        const meter = await meterAggregate(client, meterRanges, state.closedBefore.meter)
+      return deviceStatementAnswer(app.replica, 'vehicle', vehicleId, window, VEHICLE_PERFORMANCE, (row) => {
+        const vehicle = vehicleAggregateOf(row, 'v_')
+        const meter = meterAggregateOf(row, 'm_')
         const ac = Number(meter.kwh)
         const dc = Number(vehicle.kwh)
         return {
           vehicleId,
-          meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
+          meterIds: [...(row.meter_ids as string[])].sort(),
           totalAcConsumed: ac,
           totalDcDelivered: dc,
           efficiencyRatio: ratio(dc, ac),

@@ -1,7 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { meterVehicleIds } from '../queries/assignments.js'
-import { meterAggregate, vehicleAggregate } from '../queries/device-aggregates.js'
-import { deviceWindowAnswer } from '../queries/device-window.js'
+import {
+  METER_SUMMARY,
+  VEHICLE_SUMMARY,
+  meterAggregateOf,
+  vehicleAggregateOf,
+} from '../queries/device-aggregates.js'
+import { deviceStatementAnswer } from '../queries/device-window.js'
 import {
   MeterParamsSchema,
   MeterSummarySchema,
@@ -41,8 +45,8 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
   app.get('/analytics/meters/:meterId', { schema: meterSummaryRouteSchema }, async (req) => {
     const { meterId } = req.params
     const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-    return deviceWindowAnswer(app.replica, 'meter', meterId, window, async (client, state) => {
-      const m = await meterAggregate(client, [{ deviceId: meterId, range: window }], state.closedBefore.meter)
+    return deviceStatementAnswer(app.replica, 'meter', meterId, window, METER_SUMMARY, (row) => {
+      const m = meterAggregateOf(row, 'm_')
       return {
         meterId,
         totalAcConsumed: Number(m.kwh),
@@ -55,7 +59,7 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
         firstReadingAt: iso(m.firstTs),
         lastReadingAt: iso(m.lastTs),
         energyFlags: { resets: m.resets, placeholders: m.placeholders, suspects: m.suspects },
-        vehicleIds: await meterVehicleIds(client, meterId, window),
+        vehicleIds: row.vehicle_ids as string[],
       }
     })
   })
@@ -63,8 +67,8 @@ const summaryRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now: () 
   app.get('/analytics/vehicles/:vehicleId', { schema: vehicleSummaryRouteSchema }, async (req) => {
     const { vehicleId } = req.params
     const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
-    return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, window, async (client, state) => {
-      const v = await vehicleAggregate(client, vehicleId, window, state.closedBefore.vehicle)
+    return deviceStatementAnswer(app.replica, 'vehicle', vehicleId, window, VEHICLE_SUMMARY, (row) => {
+      const v = vehicleAggregateOf(row, 'v_')
       return {
         vehicleId,
         totalDcDelivered: Number(v.kwh),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, waitForReplica, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { planSql, planWindow } from '../../src/queries/window.js'
 import { DAY, beat, prng, rawMeter, rawVehicle, rawVehicleAc, seedFleet, type Fleet } from './fixtures.js'
 
 const env = inject('testenv')
@@ -194,6 +195,79 @@ describe('analytics API behaviour', () => {
     const res = await get(url)
     expect(res.status).toBe(400)
     expect(String(res.body.message)).toContain(word)
+  })
+
+  it.each([
+    '/v1/analytics/performance/EV-1',
+    '/v1/analytics/performance/V1',
+    '/v1/analytics/performance/EV-unassigned',
+    '/v1/analytics/vehicles/EV-2',
+    '/v1/analytics/meters/M-a',
+    '/v1/analytics/performance/nobody',
+    '/v1/analytics/meters/nobody',
+  ])('%s answers with one statement: one round trip, no BEGIN or COMMIT', async (url) => {
+    await get(url) // the pool's connection exists and the statement is prepared
+    const sent: string[] = []
+    const original = pg.Client.prototype.query
+    const spy = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0]
+      sent.push(typeof first === 'string' ? first : String((first as { text?: string }).text))
+      // The spy passes every call through unchanged; pg's overloads cannot be named in one signature.
+      return (original as unknown as (...a: unknown[]) => unknown).apply(this, args)
+    }
+    pg.Client.prototype.query = spy as unknown as typeof original
+    let status: number
+    try {
+      status = (await get(url)).status
+    } finally {
+      pg.Client.prototype.query = original
+    }
+    expect([200, 404]).toContain(status)
+    expect(sent.map((text) => text.trim().slice(0, 60))).toHaveLength(1)
+    expect(sent[0]).not.toMatch(/^\s*(BEGIN|COMMIT)/i)
+  })
+
+  it('plans windows in SQL exactly as planWindow does', async () => {
+    const rand = prng(SEED + 7)
+    const HOUR_MS = 3_600_000
+    const base = Date.UTC(2026, 0, 1)
+    const cases: [Date, Date, Date | number][] = []
+    for (let i = 0; i < 300; i++) {
+      // Whole hours and minutes in a third of the cases, so boundaries meet the watermark exactly.
+      const grain = rand() < 0.33 ? HOUR_MS : rand() < 0.5 ? 60_000 : 1
+      const from = base + Math.floor((rand() * 5e8) / grain) * grain
+      const to = from + Math.floor((rand() * 2e8) / grain) * grain - (rand() < 0.05 ? 3e8 : 0)
+      const wm = Math.floor((from + (rand() - 0.2) * 3e8) / HOUR_MS) * HOUR_MS
+      cases.push([new Date(from), new Date(to), rand() < 0.1 ? Infinity : rand() < 0.05 ? 0 : new Date(wm)])
+    }
+    const { rows } = await raw.query<Record<string, Date>>(
+      `SELECT p.* FROM unnest($1::timestamptz[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS w(f, t, cb, i),
+              LATERAL (${planSql('w.f', 'w.t', 'w.cb')}) p ORDER BY w.i`,
+      [
+        cases.map((c) => c[0]),
+        cases.map((c) => c[1]),
+        cases.map((c) => (c[2] === Infinity ? 'infinity' : c[2] === 0 ? new Date(0) : c[2])),
+      ],
+    )
+    const nonEmpty = (ranges: { from: Date; to: Date }[]) =>
+      ranges
+        .filter((r) => r.from.getTime() < r.to.getTime())
+        .map((r) => `${r.from.toISOString()}/${r.to.toISOString()}`)
+    rows.forEach((r, i) => {
+      const [from, to, wm] = cases[i]!
+      const plan = planWindow({ from, to }, wm)
+      const label = `${from.toISOString()} ${to.toISOString()} ${String(wm)}`
+      expect(nonEmpty([{ from: r.rf!, to: r.rt! }]), label).toEqual(
+        nonEmpty(plan.rollup ? [plan.rollup] : []),
+      )
+      expect(
+        nonEmpty([
+          { from: r.h1f!, to: r.h1t! },
+          { from: r.h2f!, to: r.h2t! },
+        ]),
+        label,
+      ).toEqual(nonEmpty(plan.history))
+    })
   })
 
   it('requires an API key', async () => {

@@ -99,14 +99,19 @@ beforeAll(async () => {
     logger: false,
     now: () => NOW,
   })
-  // Instrument the real driver: every SELECT the app sends is EXPLAINed (same text, same parameters)
+  // Instrument the real driver: every SELECT of the data the app sends is EXPLAINed (same text, same parameters)
   // before it runs. Nothing is faked; the queries still run and answer.
   pg.Client.prototype.query = async function (this: pg.Client, ...args: unknown[]) {
-    const [text, values] = args as [unknown, unknown[] | undefined]
+    // A statement comes as text and values, or as a config object (the named, prepared statements).
+    const [first, second] = args as [unknown, unknown[] | undefined]
+    const config = typeof first === 'object' && first !== null ? (first as pg.QueryConfig) : null
+    const text = config ? config.text : first
+    const values = config ? config.values : second
     if (
       typeof text === 'string' &&
       /^\s*(SELECT|WITH)\b/i.test(text) &&
-      !/pg_is_in_recovery|rollup_watermarks WHERE kind = 'meter'\) AS meter/.test(text)
+      // Every statement that reads readings, rollups or assignments (not the health and state probes).
+      /_(history|hourly|minutely|live)\b|vehicle_meter_assignments/.test(text)
     ) {
       const explained = await callOriginal(this, [`EXPLAIN ${text}`, values])
       plans.push({
