@@ -18,7 +18,7 @@ export const ConfigSchema = Type.Object({
   HTTP_CONNECTION_TIMEOUT_MS: Int(90_000, 1, 'A socket without any traffic for this long is destroyed'),
 
   ...kafkaFields({ clientId: 'energy-gateway', connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }),
-  KAFKA_LINGER_MS: Int(3, 0, 'How long a flush waits to gather more readings'),
+  KAFKA_LINGER_MS: Int(3, 0, 'How long readings behind a send in flight wait before another send starts'),
   KAFKA_FLUSH_MAX_READINGS: Int(20_000, 1, 'A flush starts at once when this many readings wait'),
   KAFKA_MESSAGE_MAX_READINGS: Int(500, 1, 'Readings packed into one Kafka message at most'),
   KAFKA_PACKING: Type.Union([Type.Literal('partition'), Type.Literal('none')], {

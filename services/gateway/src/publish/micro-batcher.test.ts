@@ -34,30 +34,75 @@ describe('MicroBatcher', () => {
       send,
     })
 
-  it('gathers submissions for the linger time and sends them in one call', async () => {
+  it('sends a submission to an idle batcher at once, without its linger', async () => {
     const sent: number[][] = []
     const b = make(async (items) => {
       sent.push(items)
     })
-    const all = Promise.all([b.submit([1, 2]), b.submit([3])])
-    expect(sent).toEqual([])
-    await vi.advanceTimersByTimeAsync(5)
-    await all
-    expect(sent).toEqual([[1, 2, 3]])
+    const p = b.submit([1, 2])
+    expect(sent).toEqual([[1, 2]])
+    await p
   })
 
-  it('flushes at once when the size limit is reached', async () => {
+  it('gathers what arrives while a send is in flight and sends it in one call when that send returns', async () => {
+    const gate = deferred()
     const sent: number[][] = []
-    const b = make(
-      async (items) => {
+    const b = make((items) => {
+      sent.push(items)
+      return sent.length === 1 ? gate.promise : Promise.resolve()
+    })
+    const first = b.submit([1])
+    const rest = Promise.all([b.submit([2, 3]), b.submit([4])])
+    expect(sent).toEqual([[1]])
+    gate.resolve()
+    await first
+    await rest
+    expect(sent).toEqual([[1], [2, 3, 4]])
+  })
+
+  it('opens another slot after the linger when the send in flight is slow', async () => {
+    const gates = [deferred(), deferred()]
+    const sent: number[][] = []
+    const b = new MicroBatcher<number>({
+      lingerMs: 5,
+      maxItems: 100,
+      maxPending: 10,
+      maxInFlight: 2,
+      timeoutMs: 1000,
+      send: (items) => {
         sent.push(items)
+        return gates[sent.length - 1]!.promise
       },
-      { maxItems: 3 },
-    )
+    })
+    const first = b.submit([1])
+    const rest = Promise.all([b.submit([2]), b.submit([3])])
+    await vi.advanceTimersByTimeAsync(4)
+    expect(sent).toEqual([[1]])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(sent).toEqual([[1], [2, 3]])
+    gates.forEach((g) => g.resolve())
+    await Promise.all([first, rest])
+  })
+
+  it('flushes at once when the size limit is reached, without waiting for the linger', async () => {
+    const sent: number[][] = []
+    const b = new MicroBatcher<number>({
+      lingerMs: 5,
+      maxItems: 3,
+      maxPending: 10,
+      maxInFlight: 2,
+      timeoutMs: 1000,
+      send: async (items) => {
+        sent.push(items)
+        // The first send stays in flight, so what follows would otherwise wait for its linger.
+        if (sent.length === 1) await new Promise(() => undefined)
+      },
+    })
+    void b.submit([0])
     const p = Promise.all([b.submit([1, 2]), b.submit([3])])
     await vi.advanceTimersByTimeAsync(0)
     await p
-    expect(sent).toEqual([[1, 2, 3]])
+    expect(sent).toEqual([[0], [1, 2, 3]])
   })
 
   it('rejects every submission of a failed flush, and only those', async () => {

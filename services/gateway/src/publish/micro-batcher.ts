@@ -1,5 +1,8 @@
 export interface MicroBatcherOptions<T> {
-  /** How long the first waiting item waits for company before its flush starts. */
+  /**
+   * How long the first waiting item waits for company while a send is in flight. With none in flight
+   * a submission goes at once, and what gathers behind a send goes as soon as that send returns.
+   */
   lingerMs: number
   /** A flush starts at once when this many items wait; a flush takes at most this many (whole submissions). */
   maxItems: number
@@ -48,8 +51,10 @@ interface Flight {
 const COMPACT_AFTER = 1024
 
 /**
- * Gathers the items of many requests for up to `lingerMs` (kafkajs has no linger of its own) and hands
- * them to `send` in one call; every submission settles with the flush that carried it, or fails at
+ * Gathers the items of many requests into one call of `send` (kafkajs has no linger of its own). A
+ * submission to an idle batcher goes at once; while sends are in flight, the items of later requests
+ * gather behind them, and go when a send returns and none is left in flight, or after `lingerMs` in
+ * another slot: the batch grows with the load, and a lone request does not wait. Every submission settles with the flush that carried it, or fails at
  * its deadline. A flush holds its slot and its items until `send` itself settles, however late: what
  * the broker has not answered still takes memory, so it still counts against `maxPending`, and while
  * every slot holds a hung send, new submissions are refused at once.
@@ -102,7 +107,7 @@ export class MicroBatcher<T> {
       submission.timer = setTimeout(() => this.#expire(submission), this.#opts.timeoutMs)
       this.#queue.push(submission)
       this.#queuedItems += items.length
-      if (this.#queuedItems >= this.#opts.maxItems) this.#flush()
+      if (this.#queuedItems >= this.#opts.maxItems || this.#flights.size === 0) this.#flush()
       else this.#timer ??= setTimeout(() => this.#flush(), this.#opts.lingerMs)
     })
   }
@@ -139,8 +144,10 @@ export class MicroBatcher<T> {
       const flight: Flight = { done: Promise.resolve(), hung: false }
       flight.done = this.#send(taken, flight).finally(() => {
         this.#flights.delete(flight)
-        // Items that waited for a free slot go now; a fresh trickle waits for its linger.
-        if (this.#queuedItems >= this.#opts.maxItems || this.#closed) this.#flush()
+        // Items that waited for a free slot, or behind the last send in flight, go now; a trickle
+        // behind other sends still in flight waits for its linger.
+        if (this.#queuedItems >= this.#opts.maxItems || this.#closed || this.#flights.size === 0)
+          this.#flush()
         else if (this.#queuedItems > 0) this.#timer ??= setTimeout(() => this.#flush(), this.#opts.lingerMs)
       })
       this.#flights.add(flight)

@@ -1,4 +1,3 @@
-import { eventually } from '@energy-ingest/testenv'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { TopicReader, fleetAuth, freshTopics, gateway, meterReading } from './helpers.js'
 
@@ -17,15 +16,26 @@ describe('graceful shutdown', () => {
   })
 
   it('flushes what is waiting before it disconnects', async () => {
-    // A long linger keeps the readings waiting in the batcher when close() begins.
+    // A long linger: once a send is in flight, the readings behind it wait in the batcher.
     const app = await gateway(brokers, topics.prefix, { KAFKA_LINGER_MS: '60000' })
     const ids = Array.from({ length: 5 }, (_, i) => `SHUT-${i}`)
+    // close() starts right after the fifth reading is handed to the publisher, in the same turn: the
+    // first is in flight (it went at once) and the other four wait behind it.
+    let allHanded!: () => void
+    const handed = new Promise<void>((resolve) => (allHanded = resolve))
+    const { publisher } = app
+    const publish = publisher.publish.bind(publisher)
+    let count = 0
+    publisher.publish = (records) => {
+      const sent = publish(records)
+      if (++count === ids.length) allHanded()
+      return sent
+    }
     const waiting = ids.map((id) =>
       app.inject({ method: 'POST', url: '/v1/ingest', headers: fleetAuth, payload: meterReading(id) }),
     )
-    await eventually(() => app.publisher.pending() === ids.length, {
-      message: 'readings waiting in the batcher',
-    })
+    await handed
+    expect(publisher.pending()).toBe(ids.length)
     await app.close()
     const answers = await Promise.all(waiting)
     expect(answers.map((r) => r.statusCode)).toEqual([202, 202, 202, 202, 202])
