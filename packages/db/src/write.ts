@@ -9,6 +9,7 @@ import { lockRegisterMeters, registerPass } from './register-pass.js'
 import { withTransaction } from './transaction.js'
 import { VEHICLE } from './queries/vehicle.js'
 import type { DbClient, MeterRow, ReadingKind, VehicleRow } from './types.js'
+import type pg from 'pg'
 
 export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
@@ -51,10 +52,30 @@ export interface WriteResult {
 const ROLLUP_LOCK: Record<ReadingKind, number> = { meter: LOCKS.meterRollup, vehicle: LOCKS.vehicleRollup }
 
 // The watermark's hour as 'YYYY-MM-DDTHH' (UTC), comparable with an hour prefix; NULL for infinity.
+// And the live table's size as the planner knows it (autovacuum's estimate; -1 before its first).
 const WATERMARK = `
   SELECT CASE WHEN closed_before <> 'infinity'
-    THEN to_char(closed_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') END AS hour
+    THEN to_char(closed_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') END AS hour,
+    (SELECT reltuples FROM pg_class WHERE oid = to_regclass($1 || '_live'))::float8 AS live_rows
   FROM rollup_watermarks WHERE kind = $1`
+
+/**
+ * A live UPDATE of this many devices or fewer per LIVE_PROBE_RATIO rows of the live table is joined
+ * by index probes of the live table's primary key, not by hashing the whole table. PostgreSQL's cost
+ * model prices each probe as a random read and picks the hash join for any batch but a tiny one,
+ * which makes a small batch's cost grow with the fleet. Measured with 20,000 live rows: 1,000 devices
+ * 7 ms by index against 15 ms by hash; 10,000 devices 43 ms against 37 ms.
+ */
+const LIVE_PROBE_RATIO = 8
+
+/** Runs `sql` (one statement) with hash and merge joins off; its own result. */
+async function byIndexProbes(client: DbClient, sql: string): Promise<pg.QueryResult> {
+  const replies = (await client.query(
+    `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; ${sql};
+     RESET enable_hashjoin; RESET enable_mergejoin`,
+  )) as unknown as pg.QueryResult[]
+  return replies[2]!
+}
 
 /** Months each client has seen exist; a dropped partition shows up as a failed insert, which clears it. */
 const knownMonths = new WeakMap<DbClient, Set<string>>()
@@ -98,6 +119,8 @@ interface BatchContext<Row> {
   shard: number
   /** The watermark's hour ('YYYY-MM-DDTHH'); null: infinity, every row folds per batch. */
   closedBefore: string | null
+  /** Rows of the kind's live table, as the planner's statistics have it (-1: not known yet). */
+  liveRows: number
   result: WriteResult
   lap: (phase: WritePhase) => void
 }
@@ -115,17 +138,20 @@ const watermarkParam = (closedBefore: string | null) =>
  * interval-only batch sends nothing more) get one lock per meter.
  */
 async function lockAndReadWatermark<Row>(
-  ctx: Omit<BatchContext<Row>, 'closedBefore'>,
-): Promise<string | null> {
+  ctx: Omit<BatchContext<Row>, 'closedBefore' | 'liveRows'>,
+): Promise<Pick<BatchContext<Row>, 'closedBefore' | 'liveRows'>> {
   const { client, spec, plan } = ctx
   await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [LOCK_NAMESPACE, ROLLUP_LOCK[spec.kind]])
-  const watermark = await client.query<{ hour: string | null }>(WATERMARK, [spec.kind])
+  const watermark = await client.query<{ hour: string | null; live_rows: number | null }>(WATERMARK, [
+    spec.kind,
+  ])
   if (plan.registerKeys.length > 0)
     await lockRegisterMeters(
       client,
       plan.registerKeys.map((k) => k.meterId),
     )
-  return watermark.rows[0]?.hour ?? null
+  const row = watermark.rows[0]
+  return { closedBefore: row?.hour ?? null, liveRows: row?.live_rows ?? -1 }
 }
 
 /** Runs `step` in a savepoint; false when it hit a unique violation (rolled back), other errors throw. */
@@ -147,7 +173,9 @@ async function unlessDuplicate(client: DbClient, step: () => Promise<unknown>): 
 async function upsertLive<Row>(ctx: BatchContext<Row>, distinct: boolean): Promise<void> {
   const { client, spec, plan } = ctx
   const source = distinct ? 'distinct' : 'newest'
-  const moved = (await client.query(spec.live.update[source])).rowCount ?? 0
+  const update = spec.live.update[source]
+  const probe = plan.newest.length * LIVE_PROBE_RATIO <= ctx.liveRows
+  const moved = (probe ? await byIndexProbes(client, update) : await client.query(update)).rowCount ?? 0
   if (moved < plan.newest.length) await client.query(spec.live.insert[source])
 }
 
@@ -256,7 +284,7 @@ export async function writeBatch<Row>(
     await withTransaction(client, async () => {
       if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
       const base = { client, spec, plan, shard: opts.shard ?? 0, result, lap }
-      const ctx: BatchContext<Row> = { ...base, closedBefore: await lockAndReadWatermark(base) }
+      const ctx: BatchContext<Row> = { ...base, ...(await lockAndReadWatermark(base)) }
       let direct = false
       if (plan.mode === 'copy') {
         direct = await unlessDuplicate(client, () => copyRows(client, spec.copyHistory, plan.fields))

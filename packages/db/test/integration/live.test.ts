@@ -99,4 +99,37 @@ describe('live rows', () => {
       for (const d of devices) expect(got[d]).toEqual([at(round * 10 + 5), String(round * 10 + 5)])
     }
   })
+  it('moves a small batch of a large fleet forward by index, without reading the whole live table', async () => {
+    const p = 'L-fleet-'
+    const fleet = Array.from({ length: 20_000 }, (_, i) => `${p}${String(i).padStart(5, '0')}`)
+    await write(fleet.map((d) => reading(d, 0)))
+    await pool.query('ANALYZE vehicle_live') // the size the writer judges the fleet by, as autovacuum keeps it
+    const c = await pool.connect()
+    try {
+      // Statistics reach pg_stat_user_tables when a session flushes them: force it before each read.
+      const scans = async () => {
+        await c.query('SELECT pg_stat_force_next_flush()')
+        await c.query('SELECT 1')
+        const { rows } = await c.query<{ seq: string; idx: string }>(
+          `SELECT seq_scan AS seq, idx_scan AS idx FROM pg_stat_user_tables WHERE relname = 'vehicle_live'`,
+        )
+        return { seq: Number(rows[0]!.seq), idx: Number(rows[0]!.idx) }
+      }
+      const before = await scans()
+      const small = fleet.filter((_, i) => i % 100 === 0) // 200 devices of 20,000
+      const result = await writeVehicleBatch(
+        c,
+        small.map((d) => reading(d, 1)),
+      )
+      expect(result.inserted).toBe(small.length)
+      const after = await scans()
+      expect(after.seq - before.seq).toBe(0)
+      expect(after.idx - before.idx).toBeGreaterThanOrEqual(small.length)
+      const got = await live(p)
+      for (const d of small) expect(got[d]).toEqual([at(1), '1'])
+      expect(got[fleet[1]!]).toEqual([at(0), '0'])
+    } finally {
+      c.release()
+    }
+  })
 })
