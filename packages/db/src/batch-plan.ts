@@ -52,24 +52,34 @@ export function planBatch<Row>(
   return { fields, hours, newest, registerKeys, mode: resolved }
 }
 
-/** Per UTC minute: [minutes[], readings[], ...one exact sum[] per column]. */
-export function fleetSums(fields: (string | null)[][], columns: number[]): unknown[] {
-  const minutes = new Map<string, { n: number; sums: DecimalSum[] }>()
-  for (const f of fields) {
+/** Per (UTC minute, shard): [shards[], minutes[], readings[], ...one exact sum[] per column]. */
+export function fleetSums(
+  fields: (string | null)[][],
+  columns: number[],
+  shardOf: (row: number) => number,
+): unknown[] {
+  const minutes = new Map<string, { shard: number; minute: string; n: number; sums: DecimalSum[] }>()
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!
+    const shard = shardOf(i)
     const minute = `${f[1]!.slice(0, 16)}:00Z`
-    let m = minutes.get(minute)
+    const key = `${minute} ${shard}`
+    let m = minutes.get(key)
     if (!m) {
-      m = { n: 0, sums: columns.map(() => new DecimalSum()) }
-      minutes.set(minute, m)
+      m = { shard, minute, n: 0, sums: columns.map(() => new DecimalSum()) }
+      minutes.set(key, m)
     }
     m.n++
     for (let j = 0; j < columns.length; j++) m.sums[j]!.add(f[columns[j]!]!)
   }
-  const keys = [...minutes.keys()].sort()
+  const sorted = [...minutes.values()].sort((a, b) =>
+    a.minute === b.minute ? a.shard - b.shard : a.minute < b.minute ? -1 : 1,
+  )
   return [
-    keys,
-    keys.map((k) => minutes.get(k)!.n),
-    ...columns.map((_, j) => keys.map((k) => minutes.get(k)!.sums[j]!.toString())),
+    sorted.map((m) => m.shard),
+    sorted.map((m) => m.minute),
+    sorted.map((m) => m.n),
+    ...columns.map((_, j) => sorted.map((m) => m.sums[j]!.toString())),
   ]
 }
 

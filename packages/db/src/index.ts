@@ -17,7 +17,13 @@ export {
   TABLES_OF_KIND,
   type PartitionManagerOptions,
 } from './partitions.js'
-export { writeMeterBatch, writeVehicleBatch, type WriteOptions, type WriteResult } from './write.js'
+export {
+  GroupNotWritableError,
+  writeMeterBatch,
+  writeVehicleBatch,
+  type WriteOptions,
+  type WriteResult,
+} from './write.js'
 export {
   withClient,
   withReadSnapshot,

@@ -14,6 +14,13 @@ import type pg from 'pg'
 export interface WriteOptions {
   /** Fleet rollup shard: the Kafka partition the rows came from (one writer per shard). Default 0. */
   shard?: number
+  /**
+   * Rows of several shards in one transaction: the shard of each run of rows, in order (their counts
+   * add up to the rows; `shard` is then ignored). Only a batch whose rows are all new and that holds
+   * no register reading is written this way; any other throws GroupNotWritableError, having written
+   * nothing, and is written one shard at a time instead.
+   */
+  parts?: { shard: number; rows: number }[]
   /** Power ceiling of the register `suspect` rule, kW (register-energy.ts). Default 400. */
   maxPowerKw?: number
 }
@@ -47,6 +54,29 @@ export interface WriteResult {
   partitionsCreated: string[]
   /** Register rows (inserted or stored neighbours) whose derived energy or flags this batch changed. */
   registerChanged: number
+}
+
+/** A batch of several shards (WriteOptions.parts) that needs a path written one shard at a time. */
+export class GroupNotWritableError extends Error {
+  readonly code = 'DB_GROUP_NOT_WRITABLE'
+  constructor(reason: string) {
+    super(`rows of several shards cannot be written together: ${reason}`)
+    this.name = 'GroupNotWritableError'
+  }
+}
+
+/** The shard of each row: one for all, or from the runs of WriteOptions.parts. */
+function shardsOf(rows: number, opts: WriteOptions): { grouped: boolean; shardOf: (row: number) => number } {
+  const parts = opts.parts
+  if (!parts || parts.length === 0) {
+    const shard = opts.shard ?? 0
+    return { grouped: false, shardOf: () => shard }
+  }
+  const shards = new Int32Array(rows)
+  let at = 0
+  for (const { shard, rows: n } of parts) shards.fill(shard, at, (at += n))
+  if (at !== rows) throw new RangeError(`parts count ${at} rows, the batch has ${rows}`)
+  return { grouped: parts.length > 1, shardOf: (row) => shards[row]! }
 }
 
 const ROLLUP_LOCK: Record<ReadingKind, number> = { meter: LOCKS.meterRollup, vehicle: LOCKS.vehicleRollup }
@@ -117,6 +147,9 @@ interface BatchContext<Row> {
   spec: KindSpec<Row>
   plan: BatchPlan
   shard: number
+  /** Rows of several shards (WriteOptions.parts): only the path where every row is new. */
+  grouped: boolean
+  shardOf: (row: number) => number
   /** The watermark's hour ('YYYY-MM-DDTHH'); null: infinity, every row folds per batch. */
   closedBefore: string | null
   /** Rows of the kind's live table, as the planner's statistics have it (-1: not known yet). */
@@ -188,7 +221,7 @@ async function foldDirect<Row>(ctx: BatchContext<Row>): Promise<void> {
   const { fields } = plan
   result.inserted = fields.length
   lap('insert')
-  await client.query(spec.foldFleetSums, [ctx.shard, ...fleetSums(fields, spec.fleetColumns)])
+  await client.query(spec.foldFleetSums, fleetSums(fields, spec.fleetColumns, ctx.shardOf))
   lap('fleet')
   const late = fields.map((_, i) => i).filter((i) => isLate(ctx.closedBefore, fields[i]![1]!))
   if (late.length > 0) {
@@ -225,6 +258,7 @@ async function insertStagedAndFold<Row>(ctx: BatchContext<Row>): Promise<void> {
   lap('copy')
   let inserted = plan.fields.length
   if (plan.mode !== 'insert' || !(await unlessDuplicate(client, () => client.query(spec.insertAll)))) {
+    if (ctx.grouped) throw new GroupNotWritableError('some rows are stored already')
     // The staged path: dedupe the batch, INSERT … ON CONFLICT DO NOTHING, keep only what was inserted.
     const dupes = await client.query(spec.dedupeBatch)
     const skipped = await client.query(spec.insertNew)
@@ -234,7 +268,10 @@ async function insertStagedAndFold<Row>(ctx: BatchContext<Row>): Promise<void> {
   result.inserted = inserted
   lap('insert')
   if (inserted === 0) return
-  await client.query(spec.foldFleet, [ctx.shard])
+  // Every row was inserted when rows of several shards are here: their sums are added up in JS.
+  if (ctx.grouped)
+    await client.query(spec.foldFleetSums, fleetSums(plan.fields, spec.fleetColumns, ctx.shardOf))
+  else await client.query(spec.foldFleet, [ctx.shard])
   lap('fleet')
   if ([...plan.hours].some((h) => isLate(ctx.closedBefore, `${h}:`)))
     result.lateHourRows =
@@ -277,13 +314,15 @@ export async function writeBatch<Row>(
   if (rows.length === 0) return result
   const lap = stopwatch(tuning.timings)
   const plan = planBatch(spec, rows, tuning.insertMode)
+  const { grouped, shardOf } = shardsOf(rows.length, opts)
+  if (grouped && plan.registerKeys.length > 0) throw new GroupNotWritableError('register readings')
   result.partitionsCreated = await ensureMonthsCached(client, spec.kind, plan.hours)
   lap('partitions')
   const ready = batchTablesReady.get(client) ?? new Set<string>()
   try {
     await withTransaction(client, async () => {
       if (!ready.has(spec.kind)) await client.query(spec.createBatchTable)
-      const base = { client, spec, plan, shard: opts.shard ?? 0, result, lap }
+      const base = { client, spec, plan, shard: opts.shard ?? 0, grouped, shardOf, result, lap }
       const ctx: BatchContext<Row> = { ...base, ...(await lockAndReadWatermark(base)) }
       let direct = false
       if (plan.mode === 'copy') {

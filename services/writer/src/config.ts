@@ -22,7 +22,7 @@ export const ConfigSchema = Type.Object({
   ...processFields({ shutdownGraceMs: 30_000 }),
 
   DATABASE_URL: postgresUrlField('PostgreSQL primary'),
-  PG_POOL_MAX: Int(4, 1, 'Connections at most (one per partition in flight, plus maintenance)'),
+  PG_POOL_MAX: Int(4, 1, 'Connections at most (one per kind being stored, plus maintenance)'),
   PG_CONNECT_TIMEOUT_MS: Int(
     10_000,
     0,
@@ -57,9 +57,9 @@ export const ConfigSchema = Type.Object({
     description: 'A group without committed offsets starts at the oldest message (nothing is skipped)',
   }),
   KAFKA_PARTITIONS_CONCURRENTLY: Int(
-    2,
+    16,
     1,
-    'Partitions one writer processes at once (one PG connection each)',
+    'Partition batches one writer has in hand at once; those of one kind are stored in one transaction',
   ),
   KAFKA_MAX_BYTES_PER_PARTITION: Int(4 * 1024 * 1024, 1024, 'Fetch size per partition: the batch size'),
   KAFKA_MAX_BYTES: Int(16 * 1024 * 1024, 1024, 'Fetch size per request'),

@@ -6,7 +6,8 @@ import type { DeadLetterPublisher } from './dead-letters.js'
 import { decodeBatch, type MessageRows, type TopicKind, type WriterDeadLetter } from './decode.js'
 import { toWriterError } from './errors.js'
 import type { Metrics } from './metrics.js'
-import { storeBatch, type StoreResult } from './store.js'
+import type { StoreResult } from './store.js'
+import { StoreGroups } from './store-groups.js'
 
 export interface ConsumerOptions {
   kafka: Kafka
@@ -54,9 +55,13 @@ export class TelemetryConsumer {
   private crashed: string | undefined
   private owned: Record<string, number[]> = {}
   private readonly now: () => Date
+  private readonly groups: StoreGroups
 
   constructor(private readonly opts: ConsumerOptions) {
     this.now = opts.now ?? (() => new Date())
+    this.groups = new StoreGroups(opts.pool, { maxPowerKw: opts.maxPowerKw }, (kind, batches) =>
+      opts.metrics.batchesPerTransaction.observe({ type: kind }, batches),
+    )
     this.kindOf = new Map<string, TopicKind>([
       [opts.topics.meter, 'meter'],
       [opts.topics.vehicle, 'vehicle'],
@@ -178,9 +183,8 @@ export class TelemetryConsumer {
     let delay = this.opts.retryInitialMs
     for (;;) {
       try {
-        const stored = await storeBatch(this.opts.pool, kind, messages, batch.partition, {
-          maxPowerKw: this.opts.maxPowerKw,
-        })
+        // With the batches of other partitions of this kind handed in at the same time, in one transaction.
+        const stored = await this.groups.store(kind, messages, batch.partition)
         await this.sendDeadLetters(
           kind,
           stored.rejected.map((r) => this.rejectedLetter(batch, r)),

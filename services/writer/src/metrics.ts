@@ -31,6 +31,13 @@ export function createMetrics(prometheus: Prometheus) {
       buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000],
       registers,
     }),
+    batchesPerTransaction: new Histogram({
+      name: 'writer_batches_per_transaction',
+      help: 'Partition batches stored together in one transaction (1: alone)',
+      labelNames: ['type'] as const,
+      buckets: [1, 2, 4, 8, 12, 16, 24, 32, 64],
+      registers,
+    }),
     batchDuration: new Histogram({
       name: 'writer_batch_duration_seconds',
       help: 'Decode + store + offset commit of one batch',

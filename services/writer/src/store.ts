@@ -1,4 +1,5 @@
 import {
+  GroupNotWritableError,
   upsertAssignments,
   withClient,
   withTransaction,
@@ -102,4 +103,48 @@ export async function storeBatch(
     }
   })
   return result
+}
+
+/** One partition's batch, waiting to be stored with others of its kind (storeGroup). */
+export interface GroupEntry {
+  messages: MessageRows<TopicKind>[]
+  shard: number
+}
+
+/**
+ * Stores the batches of several partitions of one kind in one transaction (WriteOptions.parts): each
+ * pays the transaction, its fixed statements and its commit once for all. Returns each batch's
+ * result, in order, or null when the group cannot be written together (a row stored already, register
+ * readings, or rows PostgreSQL refuses): nothing was written, and each batch is to be stored on its own
+ * (storeBatch). A retriable error is thrown for the caller to retry.
+ */
+export async function storeGroup(
+  pool: Pool,
+  kind: 'meter' | 'vehicle',
+  entries: GroupEntry[],
+  opts: StoreOptions = {},
+): Promise<StoreResult[] | null> {
+  const rowsOf = entries.map((e) => e.messages.flatMap((m) => m.rows))
+  const parts = entries.map((e, i) => ({ shard: e.shard, rows: rowsOf[i]!.length }))
+  const rows = rowsOf.flat()
+  let written: Stored
+  try {
+    written = await withClient(pool, (client) =>
+      kind === 'meter'
+        ? writeMeterBatch(client, rows as MeterRow[], { parts, ...opts })
+        : writeVehicleBatch(client, rows as VehicleRow[], { parts }),
+    )
+  } catch (err) {
+    if (err instanceof GroupNotWritableError) return null
+    const failure = toWriterError(err)
+    if (failure.retriable) throw failure
+    return null
+  }
+  // Every row of a group is new: each batch inserted all of its rows.
+  return entries.map((_, i) => ({
+    inserted: parts[i]!.rows,
+    duplicates: 0,
+    partitionsCreated: i === 0 ? written.partitionsCreated : [],
+    rejected: [],
+  }))
 }

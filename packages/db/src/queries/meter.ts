@@ -71,9 +71,9 @@ export const METER: KindSpec<MeterRow> = {
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,
   foldFleetSums: `
     INSERT INTO meter_fleet_minutely AS f (minute, shard, readings, kwh_consumed_ac_sum)
-    SELECT t.minute, $1, t.readings, t.kwh
-    FROM unnest($2::timestamptz[], $3::bigint[], $4::numeric[]) AS t(minute, readings, kwh)
-    ORDER BY 1
+    SELECT t.minute, t.shard, t.readings, t.kwh
+    FROM unnest($1::int[], $2::timestamptz[], $3::bigint[], $4::numeric[]) AS t(shard, minute, readings, kwh)
+    ORDER BY 1, 2
     ON CONFLICT (minute, shard) DO UPDATE SET
       readings = f.readings + excluded.readings,
       kwh_consumed_ac_sum = f.kwh_consumed_ac_sum + excluded.kwh_consumed_ac_sum`,

@@ -78,9 +78,10 @@ export const VEHICLE: KindSpec<VehicleRow> = {
       battery_temp_sum = f.battery_temp_sum + excluded.battery_temp_sum`,
   foldFleetSums: `
     INSERT INTO vehicle_fleet_minutely AS f (minute, shard, readings, kwh_delivered_dc_sum, battery_temp_sum)
-    SELECT t.minute, $1, t.readings, t.kwh, t.temp
-    FROM unnest($2::timestamptz[], $3::bigint[], $4::numeric[], $5::numeric[]) AS t(minute, readings, kwh, temp)
-    ORDER BY 1
+    SELECT t.minute, t.shard, t.readings, t.kwh, t.temp
+    FROM unnest($1::int[], $2::timestamptz[], $3::bigint[], $4::numeric[], $5::numeric[])
+      AS t(shard, minute, readings, kwh, temp)
+    ORDER BY 1, 2
     ON CONFLICT (minute, shard) DO UPDATE SET
       readings = f.readings + excluded.readings,
       kwh_delivered_dc_sum = f.kwh_delivered_dc_sum + excluded.kwh_delivered_dc_sum,
