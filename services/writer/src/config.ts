@@ -57,7 +57,7 @@ export const ConfigSchema = Type.Object({
     description: 'A group without committed offsets starts at the oldest message (nothing is skipped)',
   }),
   KAFKA_PARTITIONS_CONCURRENTLY: Int(
-    16,
+    8,
     1,
     'Partition batches one writer has in hand at once; those of one kind are stored in one transaction',
   ),

@@ -127,6 +127,8 @@ export async function storeGroup(
   const rowsOf = entries.map((e) => e.messages.flatMap((m) => m.rows))
   const parts = entries.map((e, i) => ({ shard: e.shard, rows: rowsOf[i]!.length }))
   const rows = rowsOf.flat()
+  // Register readings take the per-meter path one batch at a time: no need to plan the group to know.
+  if (kind === 'meter' && (rows as MeterRow[]).some((r) => r.energyRegisterKwh !== undefined)) return null
   let written: Stored
   try {
     written = await withClient(pool, (client) =>
