@@ -3,6 +3,7 @@ import type { MessageRows, TopicKind } from './decode.js'
 import { storeBatch, storeGroup, type GroupEntry, type StoreOptions, type StoreResult } from './store.js'
 
 interface Waiting extends GroupEntry {
+  rows: number
   resolve: (result: StoreResult) => void
   reject: (err: unknown) => void
 }
@@ -12,10 +13,15 @@ interface Waiting extends GroupEntry {
  * kind (storeGroup). A batch handed in while its kind has no store in flight goes in the next turn of
  * the event loop, with whatever else arrived in this one; batches handed in during a store wait for it
  * and then go together. So a group grows with the load, and each transaction's fixed cost (its
- * statements, locks and commit) is paid once per fetch rather than once per partition. A group that
+ * statements, locks and commit) is paid once per fetch rather than once per partition. A group closes
+ * at GROUP_ROWS rows (the batches after go in the next one): past that the fixed cost is a few per
+ * cent of the work, and a backlog's large batches keep going one per transaction, overlapping the
+ * decoding of the next ones with the store instead of waiting for all of them. A group that
  * cannot be written together is stored batch by batch, as before grouping. Assignments are stored one
  * batch at a time.
  */
+export const GROUP_ROWS = 20_000
+
 export class StoreGroups {
   readonly #waiting = new Map<TopicKind, Waiting[]>()
   readonly #busy = new Set<TopicKind>()
@@ -33,14 +39,20 @@ export class StoreGroups {
     return new Promise<StoreResult>((resolve, reject) => {
       const queue = this.#waiting.get(kind) ?? []
       this.#waiting.set(kind, queue)
-      queue.push({ messages, shard, resolve, reject })
+      const rows = messages.reduce((n, m) => n + m.rows.length, 0)
+      queue.push({ messages, shard, rows, resolve, reject })
       if (!this.#busy.has(kind) && queue.length === 1) setImmediate(() => this.#next(kind))
     })
   }
 
   #next(kind: TopicKind): void {
     if (this.#busy.has(kind)) return
-    const group = this.#waiting.get(kind)?.splice(0) ?? []
+    const queue = this.#waiting.get(kind) ?? []
+    let taken = 0
+    let rows = 0
+    while (taken < queue.length && (taken === 0 || rows + queue[taken]!.rows <= GROUP_ROWS))
+      rows += queue[taken++]!.rows
+    const group = queue.splice(0, taken)
     if (group.length === 0) return
     this.#busy.add(kind)
     void this.#store(kind as 'meter' | 'vehicle', group).finally(() => {

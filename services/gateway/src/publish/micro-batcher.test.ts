@@ -24,12 +24,15 @@ describe('MicroBatcher', () => {
     vi.useRealTimers()
   })
 
-  const make = (send: (items: number[]) => Promise<void>, over: Partial<{ maxItems: number }> = {}) =>
+  const make = (
+    send: (items: number[]) => Promise<void>,
+    over: Partial<{ maxItems: number; maxInFlight: number }> = {},
+  ) =>
     new MicroBatcher<number>({
       lingerMs: 5,
       maxItems: over.maxItems ?? 100,
       maxPending: 10,
-      maxInFlight: 1,
+      maxInFlight: over.maxInFlight ?? 1,
       timeoutMs: 1000,
       send,
     })
@@ -63,17 +66,13 @@ describe('MicroBatcher', () => {
   it('opens another slot after the linger when the send in flight is slow', async () => {
     const gates = [deferred(), deferred()]
     const sent: number[][] = []
-    const b = new MicroBatcher<number>({
-      lingerMs: 5,
-      maxItems: 100,
-      maxPending: 10,
-      maxInFlight: 2,
-      timeoutMs: 1000,
-      send: (items) => {
+    const b = make(
+      (items) => {
         sent.push(items)
         return gates[sent.length - 1]!.promise
       },
-    })
+      { maxInFlight: 2 },
+    )
     const first = b.submit([1])
     const rest = Promise.all([b.submit([2]), b.submit([3])])
     await vi.advanceTimersByTimeAsync(4)
@@ -86,18 +85,14 @@ describe('MicroBatcher', () => {
 
   it('flushes at once when the size limit is reached, without waiting for the linger', async () => {
     const sent: number[][] = []
-    const b = new MicroBatcher<number>({
-      lingerMs: 5,
-      maxItems: 3,
-      maxPending: 10,
-      maxInFlight: 2,
-      timeoutMs: 1000,
-      send: async (items) => {
+    const b = make(
+      async (items) => {
         sent.push(items)
         // The first send stays in flight, so what follows would otherwise wait for its linger.
         if (sent.length === 1) await new Promise(() => undefined)
       },
-    })
+      { maxItems: 3, maxInFlight: 2 },
+    )
     void b.submit([0])
     const p = Promise.all([b.submit([1, 2]), b.submit([3])])
     await vi.advanceTimersByTimeAsync(0)

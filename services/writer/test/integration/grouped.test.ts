@@ -1,19 +1,19 @@
 // The batches of several partitions handed in together are stored in one transaction per kind, and
 // the result is what storing each alone gives: history and live exact, each partition's fleet minutes
 // in its own shard.
-import { LOCK_NAMESPACE, LOCKS } from '@energy-ingest/db'
 import { partitionForKey } from '@energy-ingest/contracts'
 import { eventually } from '@energy-ingest/testenv'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWriter, type Writer } from '../../src/writer.js'
 import {
   PARTITIONS,
   assertStoredExactly,
   historyCounts,
+  holdVehicleRollupLock,
   publishReadings,
   randomReadings,
   setupHarness,
+  untilAStoreWaitsOnTheLock,
   writerConfig,
   type Harness,
 } from './helpers.js'
@@ -33,7 +33,7 @@ async function observed(histogram: {
 describe('batches of several partitions in one transaction', () => {
   let h: Harness
   let writer: Writer | undefined
-  let locker: pg.Client | undefined
+  let locker: Awaited<ReturnType<typeof holdVehicleRollupLock>> | undefined
 
   beforeAll(async () => {
     h = await setupHarness()
@@ -57,9 +57,7 @@ describe('batches of several partitions in one transaction', () => {
     })
 
     // Held as closeHours() holds it: the next vehicle store waits, and what is handed in meanwhile gathers.
-    locker = new pg.Client({ connectionString: h.db.url })
-    await locker.connect()
-    await locker.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+    locker = await holdVehicleRollupLock(h)
     const second = randomReadings({ seed: 22, devices: 30, perDevice: 4, start: end - DAY, end })
     const third = randomReadings({
       seed: 23,
@@ -69,18 +67,9 @@ describe('batches of several partitions in one transaction', () => {
       end: end - 2 * DAY,
     })
     await publishReadings(h, 'vehicle', second.vehicles)
-    await eventually(
-      async () => {
-        const { rows } = await h.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
-        )
-        return rows[0]!.n > 0
-      },
-      { timeoutMs: 30_000, message: 'a vehicle store waiting on the lock' },
-    )
+    await untilAStoreWaitsOnTheLock(h)
     await publishReadings(h, 'vehicle', third.vehicles)
-    await locker.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+    await locker.release()
 
     const all = [...first.vehicles, ...second.vehicles, ...third.vehicles]
     await eventually(async () => (await historyCounts(h.pool)).vehicle === all.length, {

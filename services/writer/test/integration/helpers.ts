@@ -8,12 +8,13 @@ import {
   type TopicNames,
   type VehicleReading,
 } from '@energy-ingest/contracts'
-import { closeHours } from '@energy-ingest/db'
+import { closeHours, LOCK_NAMESPACE, LOCKS } from '@energy-ingest/db'
 import {
   assertStoredExactly as assertStoredExactlyWith,
   closeAllHours as closeAllHoursWith,
   createTestDatabase,
   createTopics,
+  eventually,
   expectStoredExactly,
   prng,
   rollupDifferences,
@@ -222,3 +223,35 @@ export const assertStoredExactly = (db: pg.Pool, meters: MeterReading[], vehicle
   assertStoredExactlyWith(db, meters, vehicles, closeHours)
 
 export { expectStoredExactly, rollupDifferences }
+
+/**
+ * Holds the vehicle rollup lock exclusively, as closeHours() holds it, on a connection of its own:
+ * vehicle stores wait until `release()`.
+ */
+export async function holdVehicleRollupLock(
+  h: Harness,
+): Promise<{ release(): Promise<void>; end(): Promise<void> }> {
+  const locker = new pg.Client({ connectionString: h.db.url })
+  await locker.connect()
+  await locker.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+  return {
+    release: async () => {
+      await locker.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+    },
+    end: () => locker.end(),
+  }
+}
+
+/** Until a session of the test database waits on an advisory lock (a store behind a held lock). */
+export async function untilAStoreWaitsOnTheLock(h: Harness): Promise<void> {
+  await eventually(
+    async () => {
+      const { rows } = await h.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+      )
+      return rows[0]!.n > 0
+    },
+    { timeoutMs: 30_000, message: 'a store waiting on the lock' },
+  )
+}

@@ -2,17 +2,17 @@
 // slow disk, a machine under load) must not cost the writer its membership: otherwise the group
 // evicts it, the batch's offset commit fails, the batch comes again and, if it is as slow again, the
 // partition never moves on.
-import { LOCK_NAMESPACE, LOCKS } from '@energy-ingest/db'
 import { eventually } from '@energy-ingest/testenv'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWriter, type Writer } from '../../src/writer.js'
 import {
   assertStoredExactly,
   historyCounts,
+  holdVehicleRollupLock,
   publishReadings,
   randomReadings,
   setupHarness,
+  untilAStoreWaitsOnTheLock,
   writerConfig,
   type Harness,
 } from './helpers.js'
@@ -26,7 +26,7 @@ const total = async (counter: { get(): Promise<{ values: { value: number }[] }> 
 describe('a store slower than the session timeout', () => {
   let h: Harness
   let writer: Writer | undefined
-  let locker: pg.Client | undefined
+  let locker: Awaited<ReturnType<typeof holdVehicleRollupLock>> | undefined
 
   beforeAll(async () => {
     h = await setupHarness()
@@ -54,24 +54,13 @@ describe('a store slower than the session timeout', () => {
     expect(joins).toBeGreaterThanOrEqual(1)
 
     // The vehicle rollup lock, held exclusively as closeHours() holds it: the next store waits on it.
-    locker = new pg.Client({ connectionString: h.db.url })
-    await locker.connect()
-    await locker.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+    locker = await holdVehicleRollupLock(h)
     const second = randomReadings({ seed: 8, devices: 10, perDevice: 5, start: end - DAY, end })
     await publishReadings(h, 'vehicle', second.vehicles)
-    await eventually(
-      async () => {
-        const { rows } = await h.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
-        )
-        return rows[0]!.n > 0
-      },
-      { timeoutMs: 30_000, message: "the writer's store waiting on the lock" },
-    )
+    await untilAStoreWaitsOnTheLock(h)
     // The fault itself: the store stays blocked for longer than the session lasts.
     await new Promise((resolve) => setTimeout(resolve, SESSION_MS + 4000))
-    await locker.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCKS.vehicleRollup])
+    await locker.release()
 
     const all = [...first.vehicles, ...second.vehicles]
     await eventually(async () => (await historyCounts(h.pool)).vehicle === all.length, {
