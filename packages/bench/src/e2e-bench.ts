@@ -247,12 +247,13 @@ export interface Extras {
   /** Fraction of the interval phase's pipeline rate offered in a sustained phase; 0 = none. */
   sustain: number
   rawCopyRows: number
-  /** `--pg-statements`: the top statements of the measured meter paths (before the sustained phase). */
+  /** `--pg-statements`: the top statements of the measured phases (the sustained one included). */
   pgStatements: boolean
 }
 
 /**
- * The warm-up, one measured phase per meter path, the sustained phase, then the raw COPY baseline;
+ * The warm-up, one measured phase per meter path (the sustained phase right after the interval
+ * path's), then the raw COPY baseline;
  * the clients are closed at the end either way.
  */
 export async function runPhases(t: PipelineTarget, o: PhaseOptions, paths: MeterPath[], x: Extras) {
@@ -271,18 +272,22 @@ export async function runPhases(t: PipelineTarget, o: PhaseOptions, paths: Meter
     // unmeasured warm-up keeps that out of whichever path runs first.
     if (x.warmupS > 0) await runPhase(e, { ...o, durationS: x.warmupS, probeEveryMs: 1000 }, 'warmup')
     if (x.pgStatements) await resetStatements(e.db)
-    for (const path of paths) phases.push(await withCpu(() => runPhase(e, o, path)))
+    for (const path of paths) {
+      const phase = await withCpu(() => runPhase(e, o, path))
+      phases.push(phase)
+      // Right after the phase that measured the maximum, on the same path: the aftermath of another
+      // path's load (the register path's drain, the vacuuming it leaves) is not what this measures.
+      if (path === 'interval' && x.sustain > 0 && phase.pipelineReadingsPerS > 0) {
+        const rate = Math.round(phase.pipelineReadingsPerS * x.sustain)
+        phases.push(await withCpu(() => runPhase(e, { ...o, rate }, 'interval', `interval at ${rate}/s`)))
+      }
+    }
     if (x.pgStatements)
       statements = await topStatements(
         e.db,
         12,
         phases.reduce((n, p) => n + p.stored, 0),
       )
-    const max = phases.find((p) => p.path === 'interval')?.pipelineReadingsPerS ?? 0
-    if (x.sustain > 0 && max > 0) {
-      const rate = Math.round(max * x.sustain)
-      phases.push(await withCpu(() => runPhase(e, { ...o, rate }, 'interval', `interval at ${rate}/s`)))
-    }
     rawCopy = await rawCopyBaseline(e.db, x.rawCopyRows)
   } finally {
     await e.db.end()
