@@ -8,6 +8,9 @@ interface Waiting extends GroupEntry {
   reject: (err: unknown) => void
 }
 
+/** A group closes at this many rows; the batches after it go in the next group. */
+export const GROUP_ROWS = 20_000
+
 /**
  * Stores the batches that partitions hand in at about the same time together, one transaction per
  * kind (storeGroup). A batch handed in while its kind has no store in flight goes in the next turn of
@@ -20,8 +23,6 @@ interface Waiting extends GroupEntry {
  * cannot be written together is stored batch by batch, as before grouping. Assignments are stored one
  * batch at a time.
  */
-export const GROUP_ROWS = 20_000
-
 export class StoreGroups {
   readonly #waiting = new Map<TopicKind, Waiting[]>()
   readonly #busy = new Set<TopicKind>()
