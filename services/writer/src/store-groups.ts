@@ -3,7 +3,6 @@ import type { MessageRows, TopicKind } from './decode.js'
 import { storeBatch, storeGroup, type GroupEntry, type StoreOptions, type StoreResult } from './store.js'
 
 interface Waiting extends GroupEntry {
-  rows: number
   resolve: (result: StoreResult) => void
   reject: (err: unknown) => void
 }

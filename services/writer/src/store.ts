@@ -30,15 +30,18 @@ export interface StoreOptions {
 
 type Stored = Pick<StoreResult, 'inserted' | 'duplicates' | 'partitionsCreated'>
 
+/** The fleet shard of a write's rows: one for all, or runs of rows per shard (a group). */
+type Shards = { shard: number } | { parts: { shard: number; rows: number }[] }
+
 async function writeRows(
   client: DbClient,
   kind: TopicKind,
   rows: unknown[],
-  shard: number,
+  shards: Shards,
   opts: StoreOptions,
 ): Promise<Stored> {
-  if (kind === 'meter') return writeMeterBatch(client, rows as MeterRow[], { shard, ...opts })
-  if (kind === 'vehicle') return writeVehicleBatch(client, rows as VehicleRow[], { shard })
+  if (kind === 'meter') return writeMeterBatch(client, rows as MeterRow[], { ...shards, ...opts })
+  if (kind === 'vehicle') return writeVehicleBatch(client, rows as VehicleRow[], shards)
   await withTransaction(client, () => upsertAssignments(client, rows as AssignmentRow[]))
   return { inserted: rows.length, duplicates: 0, partitionsCreated: [] }
 }
@@ -52,7 +55,7 @@ async function tryWrite(
   opts: StoreOptions,
 ): Promise<Stored> {
   try {
-    return await writeRows(client, kind, rows, shard, opts)
+    return await writeRows(client, kind, rows, { shard }, opts)
   } catch (err) {
     throw toWriterError(err)
   }
@@ -109,6 +112,8 @@ export async function storeBatch(
 export interface GroupEntry {
   messages: MessageRows<TopicKind>[]
   shard: number
+  /** Rows in its messages. */
+  rows: number
 }
 
 /**
@@ -124,18 +129,13 @@ export async function storeGroup(
   entries: GroupEntry[],
   opts: StoreOptions = {},
 ): Promise<StoreResult[] | null> {
-  const rowsOf = entries.map((e) => e.messages.flatMap((m) => m.rows))
-  const parts = entries.map((e, i) => ({ shard: e.shard, rows: rowsOf[i]!.length }))
-  const rows = rowsOf.flat()
+  const parts = entries.map((e) => ({ shard: e.shard, rows: e.rows }))
+  const rows = entries.flatMap((e) => e.messages.flatMap((m) => m.rows))
   // Register readings take the per-meter path one batch at a time: no need to plan the group to know.
   if (kind === 'meter' && (rows as MeterRow[]).some((r) => r.energyRegisterKwh !== undefined)) return null
   let written: Stored
   try {
-    written = await withClient(pool, (client) =>
-      kind === 'meter'
-        ? writeMeterBatch(client, rows as MeterRow[], { parts, ...opts })
-        : writeVehicleBatch(client, rows as VehicleRow[], { parts }),
-    )
+    written = await withClient(pool, (client) => writeRows(client, kind, rows, { parts }, opts))
   } catch (err) {
     if (err instanceof GroupNotWritableError) return null
     const failure = toWriterError(err)
@@ -143,8 +143,8 @@ export async function storeGroup(
     return null
   }
   // Every row of a group is new: each batch inserted all of its rows.
-  return entries.map((_, i) => ({
-    inserted: parts[i]!.rows,
+  return entries.map((e, i) => ({
+    inserted: e.rows,
     duplicates: 0,
     partitionsCreated: i === 0 ? written.partitionsCreated : [],
     rejected: [],

@@ -6,6 +6,7 @@
 // are exact. The statements are named (prepared once per connection): planning them, pruning every
 // monthly partition of each branch, cost more than running them on a 24 h window.
 import type pg from 'pg'
+import { fromColumns } from './columns.js'
 import { meterVehicleIdsSql, vehicleMeterRangesSql } from './assignments.js'
 import { stateCteSql } from './snapshot.js'
 import { planSql } from './window.js'
@@ -100,37 +101,45 @@ const vehicleBlock = ({ device, col }: Parts) => `
   SELECT 1, kwh_delivered_dc, battery_temp, battery_temp, battery_temp, soc, soc, ts, soc, ts, soc
     FROM vehicle_history WHERE vehicle_id = ${device} AND ${range('ts', col('h2f'), col('h2t'))}`
 
-/** [aggregate, name] of the meter parts' columns. */
-const METER_COLUMNS: [string, string][] = [
-  ['COALESCE(sum(n), 0)::int', 'readings'],
-  ['COALESCE(sum(kwh), 0)::text', 'kwh'],
-  ['sum(vsum)::text', 'voltage_sum'],
-  ['min(vmin)::text', 'voltage_min'],
-  ['max(vmax)::text', 'voltage_max'],
-  ['min(first_ts)', 'first_ts'],
-  ['max(last_ts)', 'last_ts'],
-  ['COALESCE(sum(fr), 0)::int', 'resets'],
-  ['COALESCE(sum(fp), 0)::int', 'placeholders'],
-  ['COALESCE(sum(fs), 0)::int', 'suspects'],
-]
+/** Per field of the meter aggregate: [aggregate over the parts, column name]. */
+const METER_COLUMNS: Record<keyof MeterAggregate, [string, string]> = {
+  readings: ['COALESCE(sum(n), 0)::int', 'readings'],
+  kwh: ['COALESCE(sum(kwh), 0)::text', 'kwh'],
+  voltageSum: ['sum(vsum)::text', 'voltage_sum'],
+  voltageMin: ['min(vmin)::text', 'voltage_min'],
+  voltageMax: ['max(vmax)::text', 'voltage_max'],
+  firstTs: ['min(first_ts)', 'first_ts'],
+  lastTs: ['max(last_ts)', 'last_ts'],
+  resets: ['COALESCE(sum(fr), 0)::int', 'resets'],
+  placeholders: ['COALESCE(sum(fp), 0)::int', 'placeholders'],
+  suspects: ['COALESCE(sum(fs), 0)::int', 'suspects'],
+}
 
-/** [aggregate, name] of the vehicle parts' columns. */
-const VEHICLE_COLUMNS: [string, string][] = [
-  ['COALESCE(sum(n), 0)::int', 'readings'],
-  ['COALESCE(sum(kwh), 0)::text', 'kwh'],
-  ['sum(tsum)::text', 'temp_sum'],
-  ['min(tmin)::text', 'temp_min'],
-  ['max(tmax)::text', 'temp_max'],
-  ['min(smin)::text', 'soc_min'],
-  ['max(smax)::text', 'soc_max'],
-  ['((array_agg(first_soc ORDER BY first_ts))[1])::text', 'first_soc'],
-  ['((array_agg(last_soc ORDER BY last_ts DESC))[1])::text', 'last_soc'],
-  ['min(first_ts)', 'first_ts'],
-  ['max(last_ts)', 'last_ts'],
-]
+/** Per field of the vehicle aggregate: [aggregate over the parts, column name]. */
+const VEHICLE_COLUMNS: Record<keyof VehicleAggregate, [string, string]> = {
+  readings: ['COALESCE(sum(n), 0)::int', 'readings'],
+  kwh: ['COALESCE(sum(kwh), 0)::text', 'kwh'],
+  tempSum: ['sum(tsum)::text', 'temp_sum'],
+  tempMin: ['min(tmin)::text', 'temp_min'],
+  tempMax: ['max(tmax)::text', 'temp_max'],
+  socMin: ['min(smin)::text', 'soc_min'],
+  socMax: ['max(smax)::text', 'soc_max'],
+  firstSoc: ['((array_agg(first_soc ORDER BY first_ts))[1])::text', 'first_soc'],
+  lastSoc: ['((array_agg(last_soc ORDER BY last_ts DESC))[1])::text', 'last_soc'],
+  firstTs: ['min(first_ts)', 'first_ts'],
+  lastTs: ['max(last_ts)', 'last_ts'],
+}
 
-const columns = (cols: [string, string][], prefix: string) =>
-  cols.map(([aggregate, name]) => `${aggregate} AS ${prefix}${name}`).join(',\n         ')
+const columns = (cols: Record<string, [string, string]>, prefix: string) =>
+  Object.values(cols)
+    .map(([aggregate, name]) => `${aggregate} AS ${prefix}${name}`)
+    .join(',\n         ')
+
+/** The column name of each field. */
+const names = <T>(cols: Record<keyof T, [string, string]>) =>
+  Object.fromEntries(
+    Object.entries<[string, string]>(cols).map(([field, [, name]]) => [field, name]),
+  ) as Record<keyof T, string>
 
 /** The window's plan for one device of `kind`, from the state CTE's watermark ($2, $3: the window). */
 const planCte = (kind: 'meter' | 'vehicle') =>
@@ -188,33 +197,13 @@ export async function deviceRow(
   return rows[0]!
 }
 
-export function meterAggregateOf(r: Record<string, unknown>, prefix: string): MeterAggregate {
-  return {
-    readings: r[`${prefix}readings`] as number,
-    kwh: r[`${prefix}kwh`] as string,
-    voltageSum: r[`${prefix}voltage_sum`] as string | null,
-    voltageMin: r[`${prefix}voltage_min`] as string | null,
-    voltageMax: r[`${prefix}voltage_max`] as string | null,
-    firstTs: r[`${prefix}first_ts`] as Date | null,
-    lastTs: r[`${prefix}last_ts`] as Date | null,
-    resets: r[`${prefix}resets`] as number,
-    placeholders: r[`${prefix}placeholders`] as number,
-    suspects: r[`${prefix}suspects`] as number,
-  }
-}
+const METER_NAMES = names(METER_COLUMNS)
+const VEHICLE_NAMES = names(VEHICLE_COLUMNS)
 
-export function vehicleAggregateOf(r: Record<string, unknown>, prefix: string): VehicleAggregate {
-  return {
-    readings: r[`${prefix}readings`] as number,
-    kwh: r[`${prefix}kwh`] as string,
-    tempSum: r[`${prefix}temp_sum`] as string | null,
-    tempMin: r[`${prefix}temp_min`] as string | null,
-    tempMax: r[`${prefix}temp_max`] as string | null,
-    socMin: r[`${prefix}soc_min`] as string | null,
-    socMax: r[`${prefix}soc_max`] as string | null,
-    firstSoc: r[`${prefix}first_soc`] as string | null,
-    lastSoc: r[`${prefix}last_soc`] as string | null,
-    firstTs: r[`${prefix}first_ts`] as Date | null,
-    lastTs: r[`${prefix}last_ts`] as Date | null,
-  }
-}
+/** The meter aggregate of a statement's row, from its columns named `${prefix}<name>`. */
+export const meterAggregateOf = (r: Record<string, unknown>, prefix: string): MeterAggregate =>
+  fromColumns<MeterAggregate>(METER_NAMES, prefix)(r)
+
+/** The vehicle aggregate of a statement's row, from its columns named `${prefix}<name>`. */
+export const vehicleAggregateOf = (r: Record<string, unknown>, prefix: string): VehicleAggregate =>
+  fromColumns<VehicleAggregate>(VEHICLE_NAMES, prefix)(r)

@@ -10,6 +10,7 @@
 // Rows are put in their bucket by `width_bucket(t, starts)`: `starts` is the ascending array of bucket
 // starts, and an hourly row's `hour` lies in the same bucket as every reading of that hour.
 import type pg from 'pg'
+import { fromColumns } from './columns.js'
 import { planMinutes } from './fleet.js'
 import type { DeviceRange, Range } from './window.js'
 
@@ -79,12 +80,6 @@ interface Block<T> {
   aggregate: string
   bucket: (r: Record<string, unknown>) => T
 }
-
-/** A bucket read from a row: each field is the column named for it, as pg returns it (see the types). */
-const fromColumns =
-  <T>(columns: Record<keyof T, string>) =>
-  (r: Record<string, unknown>): T =>
-    Object.fromEntries(Object.entries<string>(columns).map(([field, column]) => [field, r[column]])) as T
 
 const METER: Block<MeterBucket> = {
   rollup: (id, lo, hi) => `
