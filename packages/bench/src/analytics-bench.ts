@@ -35,10 +35,9 @@ interface SizeResult {
 
 const DAY_MS = 86_400_000
 
-/** The 24 h before `nowMs`, both ends on whole minutes. */
-function wholeMinutes(nowMs: number): string {
-  const to = Math.floor(nowMs / 60_000) * 60_000
-  return `from=${new Date(to - DAY_MS).toISOString()}&to=${new Date(to).toISOString()}`
+/** The 24 h before `nowMs`, to the millisecond. */
+function toTheMillisecond(nowMs: number): string {
+  return `from=${new Date(nowMs - DAY_MS).toISOString()}&to=${new Date(nowMs).toISOString()}`
 }
 
 /** The routes measured at each size, random devices; `endMs` ends the fixed 7-day series window. */
@@ -72,11 +71,12 @@ function routeSpecs(a: {
       path: () => '/v1/analytics/fleet/series?bucket=hour',
       requests: a.fleetRequests,
     },
+    // The default window: whole minutes (it ends at the end of the current minute), rollups only.
     { name: 'fleet summary 24 h', path: () => '/v1/analytics/fleet/summary', requests: a.fleetRequests },
     {
-      // The same window on whole minutes: no partial edge minute, so nothing is read from history.
-      name: 'fleet summary 24 h, whole minutes',
-      path: () => `/v1/analytics/fleet/summary?${wholeMinutes(Date.now())}`,
+      // Ends to the millisecond: at most half a minute of history at each end.
+      name: 'fleet summary 24 h, ends to the ms',
+      path: () => `/v1/analytics/fleet/summary?${toTheMillisecond(Date.now())}`,
       requests: a.fleetRequests,
     },
     {

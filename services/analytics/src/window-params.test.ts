@@ -4,8 +4,11 @@ import { resolveWindow } from './window-params.js'
 const now = Date.parse('2026-05-10T12:34:56.789Z')
 
 describe('resolveWindow', () => {
-  it('defaults to the 24 h ending now', () => {
-    expect(resolveWindow({}, now, 31)).toEqual({ from: new Date(now - 86_400_000), to: new Date(now) })
+  it('defaults to the 24 h ending at the end of the current minute', () => {
+    const end = Date.parse('2026-05-10T12:35:00.000Z')
+    expect(resolveWindow({}, now, 31)).toEqual({ from: new Date(end - 86_400_000), to: new Date(end) })
+    // On a whole minute, that is now.
+    expect(resolveWindow({}, end, 31)).toEqual({ from: new Date(end - 86_400_000), to: new Date(end) })
   })
 
   it('takes a missing end 24 h from the given one', () => {

@@ -2,8 +2,9 @@ import type { OpenApiOptions } from '@energy-ingest/service-kit'
 
 const DESCRIPTION = `Analytics over the fleet's telemetry, served from a PostgreSQL read replica.
 
-* Windows are half-open \`[from, to)\`; the default is the 24 h ending now. \`from\`/\`to\` are RFC 3339
-  with a zone; a window is at most ANALYTICS_MAX_WINDOW_DAYS (31) days.
+* Windows are half-open \`[from, to)\`; the default is the 24 h ending at the end of the current minute
+  (every reading up to now, on whole minutes). \`from\`/\`to\` are RFC 3339 with a zone; a window is at
+  most ANALYTICS_MAX_WINDOW_DAYS (31) days.
 * Energy values are sums of **interval energies** (each reading carries the kWh since the device's
   previous reading). \`efficiencyRatio\` = DC delivered / AC consumed, \`null\` when AC is 0.
 * Totals are exact: whole closed hours come from hourly rollups, partial hours from raw history, and

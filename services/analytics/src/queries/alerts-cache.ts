@@ -76,6 +76,17 @@ export class AlertsState {
     return { items: this.itemsBelow(below), asOf: this.asOf }
   }
 
+  /**
+   * The list `list` would answer without reading anything: the totals are kept for `window` and are
+   * younger than the ttl. Undefined otherwise (then call `list` in a snapshot).
+   */
+  cached(window: Window, below: number): AlertList | undefined {
+    const key = `${window.from.getTime()}|${window.to.getTime()}`
+    if (this.refreshing || key !== this.windowKey || this.now() - this.checkedAt >= this.opts.ttlMs)
+      return undefined
+    return { items: this.itemsBelow(below), asOf: this.asOf }
+  }
+
   private async refresh(client: pg.ClientBase, window: Window, key: string, asOf: Date): Promise<void> {
     const versions = await readAlertVersions(client, window)
     if (versions.global !== this.global) {

@@ -148,7 +148,7 @@ const planCte = (kind: 'meter' | 'vehicle') =>
 /** A meter's summary ($1 meter, $2/$3 window): aggregate (m_*) and the vehicles it served. */
 export const METER_SUMMARY = {
   name: 'meter-summary',
-  text: `WITH st AS (${stateCteSql('meter', '$1')}), ${planCte('meter')}
+  text: `WITH st AS (${stateCteSql({ kind: 'meter', id: '$1' })}), ${planCte('meter')}
 SELECT st.as_of, st.known, m.*,
        (SELECT COALESCE(array_agg(vehicle_id ORDER BY vehicle_id), '{}')
           FROM (${meterVehicleIdsSql('$1', '$2', '$3')}) ids) AS vehicle_ids
@@ -159,7 +159,7 @@ SELECT st.as_of, st.known, m.*,
 /** A vehicle's summary ($1 vehicle, $2/$3 window): aggregate (v_*). */
 export const VEHICLE_SUMMARY = {
   name: 'vehicle-summary',
-  text: `WITH st AS (${stateCteSql('vehicle', '$1')}), ${planCte('vehicle')}
+  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}), ${planCte('vehicle')}
 SELECT st.as_of, st.known, v.*
   FROM st, (SELECT ${columns(VEHICLE_COLUMNS, 'v_')}
               FROM (${vehicleBlock(fromPlanCte('$1', 'vehicle_plan'))}) parts) v`,
@@ -172,7 +172,7 @@ SELECT st.as_of, st.known, v.*
  */
 export const VEHICLE_PERFORMANCE = {
   name: 'vehicle-performance',
-  text: `WITH st AS (${stateCteSql('vehicle', '$1')}), ${planCte('vehicle')},
+  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}), ${planCte('vehicle')},
      ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
      meter_plans AS (
        SELECT ranges.meter_id, p.*

@@ -47,14 +47,17 @@ const STATE_SQL = `SELECT (SELECT (extract(epoch FROM closed_before) * 1000)::fl
 /**
  * The state of a statement that answers on its own (one statement is one snapshot, so it needs no
  * transaction around it): a CTE body of one row, `meter_cb` and `vehicle_cb` (the watermarks as
- * timestamptz; 'epoch' when there is no row: everything from history), `as_of`, and `known`, whether
- * the device `id` (a placeholder such as `$1`) has ever reported.
+ * timestamptz; 'epoch' when there is no row: everything from history), `as_of`, and, given a device,
+ * `known`: whether the device `id` (a placeholder such as `$1`) has ever reported.
  */
-export function stateCteSql(kind: 'meter' | 'vehicle', id: string): string {
+export function stateCteSql(device?: { kind: 'meter' | 'vehicle'; id: string }): string {
+  const known = device
+    ? `,
+         EXISTS (SELECT 1 FROM ${device.kind}_live WHERE ${device.kind}_id = ${device.id}) AS known`
+    : ''
   return `SELECT COALESCE((SELECT closed_before FROM rollup_watermarks WHERE kind = 'meter'), 'epoch') AS meter_cb,
          COALESCE((SELECT closed_before FROM rollup_watermarks WHERE kind = 'vehicle'), 'epoch') AS vehicle_cb,
-         ${AS_OF_SQL} AS as_of,
-         EXISTS (SELECT 1 FROM ${kind}_live WHERE ${kind}_id = ${id}) AS known`
+         ${AS_OF_SQL} AS as_of${known}`
 }
 
 /**

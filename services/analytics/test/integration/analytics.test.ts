@@ -131,9 +131,34 @@ describe(`analytics equals raw history (seed ${SEED})`, () => {
 
   it('fleet summary totals and active counts match raw history', async () => {
     const rand = prng(SEED + 3)
-    for (const w of randomWindows(10, rand)) {
-      const { status, body } = await get(`/v1/analytics/fleet/summary?${q(w)}`)
+    // Readings fall on whole minutes: windows cut just after or before readings, so that each way of
+    // reading an edge minute meets one. Up to half covered: read from history; more than half: the
+    // minute's rollup less the part left out (here the reading at its start). Also a window inside one
+    // minute, one inside an hour, and the default window.
+    const { rows: stamps } = await raw.query<{ ts: Date }>(
+      `SELECT ts FROM (SELECT ts FROM meter_history UNION SELECT ts FROM vehicle_history) t ORDER BY ts`,
+    )
+    const t = (share: number) => stamps[Math.floor(share * stamps.length)]!.ts.getTime()
+    const span = (from: number, to: number) => ({ from: new Date(from), to: new Date(to) })
+    const edgeWindows = [
+      span(t(0.3) + 10_000, t(0.45) + 50_000),
+      span(t(0.3) - 50_000, t(0.45) + 10_000),
+      span(t(0.6) + 10_000, t(0.6) + 2 * 3_600_000 + 10_000),
+      span(t(0.7) - 5_000, t(0.7) + 5_000),
+      span(t(0.8) + 45_000, t(0.8) + 40 * 60_000 + 15_000),
+    ]
+    for (const given of [...randomWindows(10, rand), ...edgeWindows, undefined]) {
+      let w = given
+      const { status, body } = await get(`/v1/analytics/fleet/summary${w ? `?${q(w)}` : ''}`)
       expect(status).toBe(200)
+      if (!w) {
+        // The default window: the 24 h ending at the end of the app's current minute.
+        expect(body).toMatchObject({
+          windowEnd: '2027-01-01T00:01:00.000Z',
+          windowStart: '2026-12-31T00:01:00.000Z',
+        })
+        w = { from: new Date(body.windowStart as string), to: new Date(body.windowEnd as string) }
+      }
       const { rows } = await raw.query(
         `SELECT (SELECT count(DISTINCT meter_id) FROM meter_history WHERE ts >= $1 AND ts < $2)::int AS ma,
                 (SELECT COALESCE(sum(kwh_consumed_ac), 0)::text FROM meter_history WHERE ts >= $1 AND ts < $2) AS ac,
@@ -205,8 +230,11 @@ describe('analytics API behaviour', () => {
     '/v1/analytics/meters/M-a',
     '/v1/analytics/performance/nobody',
     '/v1/analytics/meters/nobody',
+    '/v1/analytics/fleet/summary',
+    '/v1/analytics/fleet/summary?from=2026-12-30T10:17:50.123Z&to=2026-12-31T10:17:10Z',
   ])('%s answers with one statement: one round trip, no BEGIN or COMMIT', async (url) => {
-    await get(url) // the pool's connection exists and the statement is prepared
+    // The pool's connection exists, the statement is prepared and the efficiency alerts are kept.
+    await get(url)
     const sent: string[] = []
     const original = pg.Client.prototype.query
     const spy = function (this: pg.Client, ...args: unknown[]) {

@@ -297,11 +297,12 @@ describe('series API behaviour', () => {
     ])
   })
 
-  it('defaults to hourly UTC buckets over the 24 h ending now', async () => {
+  it('defaults to hourly UTC buckets over the 24 h ending at the end of the current minute', async () => {
     const res = await get(s.app!, '/v1/analytics/fleet/series')
     expect(res.status).toBe(200)
-    expect(res.body).toMatchObject({ bucket: 'hour', tz: 'UTC', windowEnd: new Date(s.now).toISOString() })
-    expect((res.body.points as Point[]).length).toBe(25) // now is 30 s past a whole hour
+    const end = Math.ceil(s.now / 60_000) * 60_000
+    expect(res.body).toMatchObject({ bucket: 'hour', tz: 'UTC', windowEnd: new Date(end).toISOString() })
+    expect((res.body.points as Point[]).length).toBe(25) // the window ends a minute past a whole hour
   })
 
   it.each([
