@@ -28,7 +28,7 @@ export function rangeControl(range: Range, name: string): string {
 </fieldset>`
 }
 
-/** The window ending at the server's "now" (the summary's default windowEnd), so clocks need not agree. */
+/** The window ending where the summary's default window ends (the end of the server's current minute), so clocks need not agree. */
 export function windowOf(serverNow: string, range: Range) {
   const to = Date.parse(serverNow)
   return { from: new Date(to - RANGE_MS[range]).toISOString(), to: new Date(to).toISOString() }
