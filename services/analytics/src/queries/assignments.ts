@@ -1,24 +1,9 @@
-import type pg from 'pg'
-import type { DeviceRange, Range } from './window.js'
-
 /**
  * The meters whose AC counts for a vehicle in a window: each interval of its timeline (which never
  * overlaps) clipped to the window. Before the vehicle's first assignment (or with none), it is paired
  * with the meter of the same id, if that meter has readings (one id for both is a common convention).
+ * One row per (meter_id, f, t), unordered, with the placeholders given.
  */
-export async function vehicleMeterRanges(
-  client: pg.ClientBase,
-  vehicleId: string,
-  window: Range,
-): Promise<DeviceRange[]> {
-  const { rows } = await client.query<{ meter_id: string; f: Date; t: Date }>(
-    `${vehicleMeterRangesSql('$1', '$2', '$3')} ORDER BY 2, 1`,
-    [vehicleId, window.from, window.to],
-  )
-  return rows.map((r) => ({ deviceId: r.meter_id, range: { from: r.f, to: r.t } }))
-}
-
-/** vehicleMeterRanges' statement (meter_id, f, t), unordered, with the placeholders given. */
 export function vehicleMeterRangesSql(vehicle: string, from: string, to: string): string {
   return `SELECT a.meter_id, GREATEST(a.valid_from, ${from}::timestamptz) AS f,
             LEAST(COALESCE(a.valid_to, 'infinity'), ${to}::timestamptz) AS t

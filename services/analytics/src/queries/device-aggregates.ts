@@ -192,8 +192,13 @@ export async function deviceRow(
   statement: { name: string; text: string },
   deviceId: string,
   window: { from: Date; to: Date },
+  /** The statement's parameters after the device and the window ($4 …). */
+  more: unknown[] = [],
 ): Promise<DeviceRow> {
-  const { rows } = await pool.query<DeviceRow>({ ...statement, values: [deviceId, window.from, window.to] })
+  const { rows } = await pool.query<DeviceRow>({
+    ...statement,
+    values: [deviceId, window.from, window.to, ...more],
+  })
   return rows[0]!
 }
 

@@ -25,8 +25,10 @@ export async function deviceStatementAnswer<T extends object>(
   window: Range,
   statement: { name: string; text: string },
   answer: (row: DeviceRow) => T,
+  /** The statement's parameters after the device and the window ($4 …). */
+  more: unknown[] = [],
 ): Promise<T & { windowStart: string; windowEnd: string; asOf: string }> {
-  const row = await deviceRow(pool, statement, deviceId, window)
+  const row = await deviceRow(pool, statement, deviceId, window, more)
   // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
   if (row.as_of === null) throw new FreshnessUnknown()
   if (!row.known) throw new DeviceNotFound(kind, deviceId)

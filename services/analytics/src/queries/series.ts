@@ -12,7 +12,9 @@
 import type pg from 'pg'
 import { fromColumns } from './columns.js'
 import { planMinutes } from './fleet.js'
-import type { DeviceRange, Range } from './window.js'
+import { vehicleMeterRangesSql } from './assignments.js'
+import { stateCteSql } from './snapshot.js'
+import { planSql, type DeviceRange, type Range } from './window.js'
 
 const HOUR = 3_600_000
 
@@ -68,27 +70,23 @@ export function planSeries(ranges: DeviceRange[], boundaries: number[], closedBe
   return plan
 }
 
-// One range scan per piece, each with its own parameters, so PostgreSQL prunes partitions and picks
-// the primary-key range scan when it plans the statement (an unnest + LATERAL form would keep every
-// partition in the plan, pruned only at run time). Piece counts are small: 1-2 per (device, range),
-// plus about 2 a day for day buckets in a half-hour zone.
-
 /** One kind's series: its two range scans, the aggregate over them and the row each bucket becomes. */
 interface Block<T> {
-  rollup: (id: string, lo: string, hi: string) => string
-  history: (id: string, lo: string, hi: string) => string
+  /** Its rows of `id` in [lo, hi), and `also` (more conditions, `AND …`). */
+  rollup: (id: string, lo: string, hi: string, also?: string) => string
+  history: (id: string, lo: string, hi: string, also?: string) => string
   aggregate: string
   bucket: (r: Record<string, unknown>) => T
 }
 
 const METER: Block<MeterBucket> = {
-  rollup: (id, lo, hi) => `
+  rollup: (id, lo, hi, also = '') => `
     SELECT hour AS t, readings AS n, kwh_consumed_ac_sum AS kwh, voltage_sum AS vsum, voltage_min AS vmin,
            voltage_max AS vmax
-      FROM meter_hourly WHERE meter_id = ${id} AND hour >= ${lo}::timestamptz AND hour < ${hi}::timestamptz`,
-  history: (id, lo, hi) => `
+      FROM meter_hourly WHERE meter_id = ${id} AND hour >= ${lo}::timestamptz AND hour < ${hi}::timestamptz ${also}`,
+  history: (id, lo, hi, also = '') => `
     SELECT ts AS t, 1 AS n, kwh_consumed_ac AS kwh, voltage AS vsum, voltage AS vmin, voltage AS vmax
-      FROM meter_history WHERE meter_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz`,
+      FROM meter_history WHERE meter_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz ${also}`,
   aggregate: `sum(p.n)::int AS readings, sum(p.kwh)::text AS kwh, sum(p.vsum)::text AS vsum,
        min(p.vmin)::text AS vmin, max(p.vmax)::text AS vmax`,
   bucket: fromColumns<MeterBucket>({
@@ -101,14 +99,14 @@ const METER: Block<MeterBucket> = {
 }
 
 const VEHICLE: Block<VehicleBucket> = {
-  rollup: (id, lo, hi) => `
+  rollup: (id, lo, hi, also = '') => `
     SELECT hour AS t, readings AS n, kwh_delivered_dc_sum AS kwh, battery_temp_sum AS tsum,
            battery_temp_max AS tmax, first_ts, first_soc, last_ts, last_soc
-      FROM vehicle_hourly WHERE vehicle_id = ${id} AND hour >= ${lo}::timestamptz AND hour < ${hi}::timestamptz`,
-  history: (id, lo, hi) => `
+      FROM vehicle_hourly WHERE vehicle_id = ${id} AND hour >= ${lo}::timestamptz AND hour < ${hi}::timestamptz ${also}`,
+  history: (id, lo, hi, also = '') => `
     SELECT ts AS t, 1 AS n, kwh_delivered_dc AS kwh, battery_temp AS tsum, battery_temp AS tmax,
            ts AS first_ts, soc AS first_soc, ts AS last_ts, soc AS last_soc
-      FROM vehicle_history WHERE vehicle_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz`,
+      FROM vehicle_history WHERE vehicle_id = ${id} AND ts >= ${lo}::timestamptz AND ts < ${hi}::timestamptz ${also}`,
   aggregate: `sum(p.n)::int AS readings, sum(p.kwh)::text AS kwh, sum(p.tsum)::text AS tsum,
        max(p.tmax)::text AS tmax,
        ((array_agg(p.first_soc ORDER BY p.first_ts))[1])::text AS first_soc,
@@ -121,33 +119,6 @@ const VEHICLE: Block<VehicleBucket> = {
     firstSoc: 'first_soc',
     lastSoc: 'last_soc',
   }),
-}
-
-/** The statement and its parameters ($1 = the bucket starts), or undefined when nothing is read. */
-function seriesStatement(
-  block: Block<unknown>,
-  starts: number[],
-  plan: SeriesPlan,
-): { text: string; values: unknown[] } | undefined {
-  const values: unknown[] = [starts.map((s) => new Date(s).toISOString())]
-  const param = (v: string) => {
-    values.push(v)
-    return `$${values.length}`
-  }
-  const parts: string[] = []
-  const add = (pieces: Pieces, sql: Block<unknown>['rollup']) => {
-    for (let i = 0; i < pieces.ids.length; i++)
-      parts.push(sql(param(pieces.ids[i]!), param(pieces.from[i]!), param(pieces.to[i]!)))
-  }
-  add(plan.rollup, block.rollup)
-  add(plan.history, block.history)
-  if (parts.length === 0) return undefined
-  return {
-    text: `SELECT width_bucket(p.t, $1::timestamptz[]) AS b, ${block.aggregate}
-  FROM (${parts.join('\n    UNION ALL')}) p
- GROUP BY 1 ORDER BY 1`,
-    values,
-  }
 }
 
 export interface MeterBucket {
@@ -177,35 +148,74 @@ function byBucket<T>(
   return out
 }
 
-/** `block`'s aggregates per bucket over one or more (device, range) pairs. */
-async function kindSeries<T>(
-  client: pg.ClientBase,
-  block: Block<T>,
-  ranges: DeviceRange[],
-  starts: number[],
-  closedBefore: number,
-): Promise<Map<number, T>> {
-  const statement = seriesStatement(block, starts, planSeries(ranges, starts, closedBefore))
-  if (statement === undefined) return new Map()
-  const { rows } = await client.query(statement.text, statement.values)
-  return byBucket(rows, block.bucket)
+// One statement per device series. It plans in SQL what planSeries plans in JS (a test holds the two
+// equal): the window's parts from the watermark (planSql), then, inside the rollup part, the hours a
+// bucket boundary cuts, which are read from history instead. Every scan is also bounded by the
+// request's window ($2, $3): parameters, so the months outside it are pruned before execution.
+
+/** Whether a bucket boundary ($4, the bucket starts) falls strictly inside the hour starting at `h`. */
+export const cut = (h: string) =>
+  `width_bucket(${h}, $4::timestamptz[]) <> width_bucket(${h} + interval '1 hour' - interval '1 microsecond', $4::timestamptz[])`
+
+/** The hours of [rf, rt) that a boundary cuts, adjacent ones merged: ranges (lo, hi). */
+export const cutRanges = (rf: string, rt: string) => `
+    SELECT min(h) AS lo, max(h) + interval '1 hour' AS hi
+      FROM (SELECT h, h - (row_number() OVER (ORDER BY h)) * interval '1 hour' AS g
+              FROM generate_series((${rf})::timestamptz, (${rt})::timestamptz - interval '1 hour', interval '1 hour') AS h
+             WHERE ${cut('h')}) c
+     GROUP BY g`
+
+const WITHIN = (column: string) => `AND ${column} >= $2::timestamptz AND ${column} < $3::timestamptz`
+
+/** One device's rows (t, …) of `block`, from its plan's columns (`col`: planSql's rf … h2t). */
+function seriesParts(block: Block<unknown>, device: string, col: (c: string) => string): string {
+  const history = (lo: string, hi: string) => block.history(device, lo, hi, WITHIN('ts'))
+  return `${block.rollup(device, col('rf'), col('rt'), `AND NOT ${cut('hour')} ${WITHIN('hour')}`)}
+    UNION ALL ${history(col('h1f'), col('h1t'))}
+    UNION ALL ${history(col('h2f'), col('h2t'))}
+    UNION ALL SELECT x.* FROM (${cutRanges(col('rf'), col('rt'))}) cr, LATERAL (${history('cr.lo', 'cr.hi')}) x`
 }
 
-/** Meter aggregates per bucket over one or more (meter, range) pairs (e.g. a vehicle's assignments). */
-export const meterSeries = (
-  client: pg.ClientBase,
-  ranges: DeviceRange[],
-  starts: number[],
-  closedBefore: number,
-) => kindSeries(client, METER, ranges, starts, closedBefore)
+/** `block`'s buckets as a JSON array of rows (b = bucket number, from 1), from rows `p` of `from`. */
+const buckets = (block: Block<unknown>, from: string) =>
+  `(SELECT COALESCE(json_agg(q ORDER BY q.b), '[]') FROM (
+       SELECT width_bucket(p.t, $4::timestamptz[]) AS b, ${block.aggregate} FROM ${from} GROUP BY 1) q)`
 
-export const vehicleSeries = (
-  client: pg.ClientBase,
-  vehicleId: string,
-  window: Range,
-  starts: number[],
-  closedBefore: number,
-) => kindSeries(client, VEHICLE, [{ deviceId: vehicleId, range: window }], starts, closedBefore)
+/**
+ * A vehicle's series ($1 vehicle, $2/$3 window, $4 bucket starts): the state (as_of, known), its
+ * buckets (`v`), and those of the meters that count for it, each over its own range (`m`, `meter_ids`).
+ */
+export const VEHICLE_SERIES = {
+  name: 'vehicle-series',
+  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}),
+     vehicle_plan AS (${planSql('$2', '$3', '(SELECT vehicle_cb FROM st)')}),
+     ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
+     meter_plans AS (
+       SELECT ranges.meter_id, p.*
+         FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)
+SELECT st.as_of, st.known,
+       (SELECT COALESCE(array_agg(DISTINCT meter_id ORDER BY meter_id), '{}') FROM ranges) AS meter_ids,
+       ${buckets(VEHICLE, `(${seriesParts(VEHICLE, '$1', (c) => `(SELECT ${c} FROM vehicle_plan)`)}) p`)} AS v,
+       ${buckets(METER, `meter_plans mp, LATERAL (${seriesParts(METER, 'mp.meter_id', (c) => `mp.${c}`)}) p`)} AS m
+  FROM st`,
+}
+
+/** A meter's series ($1 meter, $2/$3 window, $4 bucket starts): the state and its buckets (`m`). */
+export const METER_SERIES = {
+  name: 'meter-series',
+  text: `WITH st AS (${stateCteSql({ kind: 'meter', id: '$1' })}),
+     meter_plan AS (${planSql('$2', '$3', '(SELECT meter_cb FROM st)')})
+SELECT st.as_of, st.known,
+       ${buckets(METER, `(${seriesParts(METER, '$1', (c) => `(SELECT ${c} FROM meter_plan)`)}) p`)} AS m
+  FROM st`,
+}
+
+/** The bucket starts as the statements take them ($4, timestamptz[]). */
+export const isoStarts = (starts: number[]) => starts.map((s) => new Date(s).toISOString())
+
+/** A series statement's buckets (index i = bucket i; buckets without readings are absent). */
+export const vehicleBuckets = (json: unknown) => byBucket(json as Record<string, unknown>[], VEHICLE.bucket)
+export const meterBuckets = (json: unknown) => byBucket(json as Record<string, unknown>[], METER.bucket)
 
 export interface FleetBucket {
   meterReadings: number
@@ -219,17 +229,21 @@ export interface FleetBucket {
  * Fleet totals per bucket, as the fleet summary computes them: whole minutes from the fleet minute
  * rollups (summed over shards), the partial minutes at the window's two ends from history. Bucket
  * boundaries are whole minutes (time-buckets.ts refuses others), so a minute row lies in one bucket.
+ * One statement, with the replica's freshness (`asOf`; null when it cannot tell).
  */
 export async function fleetSeries(
-  client: pg.ClientBase,
+  pool: pg.Pool,
   window: Range,
   starts: number[],
-): Promise<Map<number, FleetBucket>> {
+): Promise<{ asOf: Date | null; buckets: Map<number, FleetBucket> }> {
   const plan = planMinutes(window)
   const empty = new Date(0)
   const [e1, e2] = plan.edges
-  const { rows } = await client.query(
-    `SELECT width_bucket(p.t, $1::timestamptz[]) AS b,
+  const { rows } = await pool.query<{ as_of: Date | null; buckets: Record<string, unknown>[] }>({
+    name: 'fleet-series',
+    text: `WITH st AS (${stateCteSql()})
+     SELECT st.as_of, (SELECT COALESCE(json_agg(q ORDER BY q.b), '[]') FROM (
+       SELECT width_bucket(p.t, $1::timestamptz[]) AS b,
             COALESCE(sum(p.mn), 0)::text AS mn, COALESCE(sum(p.mkwh), 0)::text AS ac,
             COALESCE(sum(p.vn), 0)::text AS vn, COALESCE(sum(p.vkwh), 0)::text AS dc,
             COALESCE(sum(p.tsum), 0)::text AS tsum
@@ -253,9 +267,10 @@ export async function fleetSeries(
          SELECT ts, NULL, NULL, 1, kwh_delivered_dc, battery_temp
            FROM vehicle_history WHERE ts >= $6::timestamptz AND ts < $7::timestamptz
        ) p
-      GROUP BY 1 ORDER BY 1`,
-    [
-      starts.map((s) => new Date(s).toISOString()),
+      GROUP BY 1) q) AS buckets
+       FROM st`,
+    values: [
+      isoStarts(starts),
       plan.minutes?.from ?? empty,
       plan.minutes?.to ?? empty,
       e1?.from ?? empty,
@@ -263,12 +278,16 @@ export async function fleetSeries(
       e2?.from ?? empty,
       e2?.to ?? empty,
     ],
-  )
-  return byBucket(rows, (r) => ({
-    meterReadings: Number(r.mn),
-    ac: r.ac as string,
-    vehicleReadings: Number(r.vn),
-    dc: r.dc as string,
-    tempSum: r.tsum as string,
-  }))
+  })
+  const row = rows[0]!
+  return {
+    asOf: row.as_of,
+    buckets: byBucket(row.buckets, (r) => ({
+      meterReadings: Number(r.mn),
+      ac: r.ac as string,
+      vehicleReadings: Number(r.vn),
+      dc: r.dc as string,
+      tempSum: r.tsum as string,
+    })),
+  }
 }

@@ -1,16 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BadRequest, BadWindow } from '../errors.js'
-import { vehicleMeterRanges } from '../queries/assignments.js'
-import { deviceWindowAnswer } from '../queries/device-window.js'
+import { BadRequest, BadWindow, FreshnessUnknown } from '../errors.js'
+import { deviceStatementAnswer } from '../queries/device-window.js'
 import {
   fleetSeries,
-  meterSeries,
-  vehicleSeries,
+  isoStarts,
+  meterBuckets,
+  METER_SERIES,
+  vehicleBuckets,
+  VEHICLE_SERIES,
   type FleetBucket,
   type MeterBucket,
   type VehicleBucket,
 } from '../queries/series.js'
-import { inSnapshot } from '../queries/snapshot.js'
 import type { Range } from '../queries/window.js'
 import { errorResponses, MeterParamsSchema, VehicleParamsSchema } from '../schemas.js'
 import {
@@ -162,49 +163,64 @@ function fleetPoint(times: PointTimes, fb: FleetBucket | undefined) {
 
 /** Time series per vehicle, per meter and for the fleet, in calendar buckets of an IANA zone. */
 const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts) => {
+  // One statement each (queries/series.ts): one round trip, one snapshot.
   app.get('/analytics/vehicles/:vehicleId/series', { schema: vehicleSeriesRouteSchema }, async (req) => {
     const { vehicleId } = req.params
     const series = resolveSeries(req.query, opts)
     const { bucket, tz, pointTimes, starts } = frame(series)
-    return deviceWindowAnswer(app.replica, 'vehicle', vehicleId, series.window, async (client, state) => {
-      const v = await vehicleSeries(client, vehicleId, series.window, starts, state.closedBefore.vehicle)
-      const meterRanges = await vehicleMeterRanges(client, vehicleId, series.window)
-      const m = await meterSeries(client, meterRanges, starts, state.closedBefore.meter)
-      return {
-        vehicleId,
-        meterIds: [...new Set(meterRanges.map((r) => r.deviceId))].sort(),
-        bucket,
-        tz,
-        points: pointTimes.map((times, i) => vehiclePoint(times, v.get(i), m.get(i))),
-      }
-    })
+    return deviceStatementAnswer(
+      app.replica,
+      'vehicle',
+      vehicleId,
+      series.window,
+      VEHICLE_SERIES,
+      (row) => {
+        const v = vehicleBuckets(row.v)
+        const m = meterBuckets(row.m)
+        return {
+          vehicleId,
+          meterIds: row.meter_ids as string[],
+          bucket,
+          tz,
+          points: pointTimes.map((times, i) => vehiclePoint(times, v.get(i), m.get(i))),
+        }
+      },
+      [isoStarts(starts)],
+    )
   })
 
   app.get('/analytics/meters/:meterId/series', { schema: meterSeriesRouteSchema }, async (req) => {
     const { meterId } = req.params
     const series = resolveSeries(req.query, opts)
     const { bucket, tz, pointTimes, starts } = frame(series)
-    return deviceWindowAnswer(app.replica, 'meter', meterId, series.window, async (client, state) => {
-      const ranges = [{ deviceId: meterId, range: series.window }]
-      const m = await meterSeries(client, ranges, starts, state.closedBefore.meter)
-      return { meterId, bucket, tz, points: pointTimes.map((times, i) => meterPoint(times, m.get(i))) }
-    })
+    return deviceStatementAnswer(
+      app.replica,
+      'meter',
+      meterId,
+      series.window,
+      METER_SERIES,
+      (row) => {
+        const m = meterBuckets(row.m)
+        return { meterId, bucket, tz, points: pointTimes.map((times, i) => meterPoint(times, m.get(i))) }
+      },
+      [isoStarts(starts)],
+    )
   })
 
   app.get('/analytics/fleet/series', { schema: fleetSeriesRouteSchema }, async (req) => {
     const series = resolveSeries(req.query, opts)
     const { bucket, tz, pointTimes, starts } = frame(series)
-    return inSnapshot(app.replica, async (client, state) => {
-      const f = await fleetSeries(client, series.window, starts)
-      return {
-        bucket,
-        tz,
-        windowStart: series.window.from.toISOString(),
-        windowEnd: series.window.to.toISOString(),
-        asOf: state.asOf.toISOString(),
-        points: pointTimes.map((times, i) => fleetPoint(times, f.get(i))),
-      }
-    })
+    const f = await fleetSeries(app.replica, series.window, starts)
+    // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
+    if (f.asOf === null) throw new FreshnessUnknown()
+    return {
+      bucket,
+      tz,
+      windowStart: series.window.from.toISOString(),
+      windowEnd: series.window.to.toISOString(),
+      asOf: f.asOf.toISOString(),
+      points: pointTimes.map((times, i) => fleetPoint(times, f.buckets.get(i))),
+    }
   })
 }
 

@@ -232,6 +232,11 @@ describe('analytics API behaviour', () => {
     '/v1/analytics/meters/nobody',
     '/v1/analytics/fleet/summary',
     '/v1/analytics/fleet/summary?from=2026-12-30T10:17:50.123Z&to=2026-12-31T10:17:10Z',
+    '/v1/analytics/vehicles/EV-1/series',
+    '/v1/analytics/vehicles/EV-2/series?bucket=day&tz=Asia/Kolkata&from=2026-12-01T10:17:00Z&to=2026-12-20T03:00:00Z',
+    '/v1/analytics/meters/M-a/series?bucket=15m&from=2026-12-30T10:17:50.123Z&to=2026-12-31T10:17:10Z',
+    '/v1/analytics/vehicles/nobody/series',
+    '/v1/analytics/fleet/series',
   ])('%s answers with one statement: one round trip, no BEGIN or COMMIT', async (url) => {
     // The pool's connection exists, the statement is prepared and the efficiency alerts are kept.
     await get(url)

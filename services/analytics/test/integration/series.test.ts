@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, waitForReplica, type TestDatabase } from '@energy-ingest/testenv'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { cut, cutRanges, planSeries, type Pieces } from '../../src/queries/series.js'
+import { planSql } from '../../src/queries/window.js'
+import { bucketsOf } from '../../src/time-buckets.js'
 import { DAY, HOUR, prng, seedFleet, type Fleet } from './fixtures.js'
 
 const env = inject('testenv')
@@ -327,5 +330,55 @@ describe('series API behaviour', () => {
 
   it('requires the API key', async () => {
     expect((await get(s.app!, '/v1/analytics/fleet/series', 'wrong')).status).toBe(401)
+  })
+})
+
+describe('the series plan in SQL', () => {
+  it('reads the same hours from rollups and the same ranges from history as planSeries', async () => {
+    const rand = prng(SEED + 11)
+    const raw = setups[0]!.raw!
+    const sql = `WITH p AS (${planSql('$1', '$2', '$3')})
+      SELECT 'rollup' AS part, h AS lo, h + interval '1 hour' AS hi
+        FROM p, generate_series(p.rf, p.rt - interval '1 hour', interval '1 hour') AS h WHERE NOT ${cut('h')}
+      UNION ALL SELECT 'history', h1f, h1t FROM p
+      UNION ALL SELECT 'history', h2f, h2t FROM p
+      UNION ALL SELECT 'history', c.lo, c.hi FROM p, LATERAL (${cutRanges('p.rf', 'p.rt')}) c`
+    /** Non-empty ranges, sorted, adjacent ones merged. */
+    const merged = (ranges: [number, number][]) => {
+      const out: [number, number][] = []
+      for (const [lo, hi] of ranges.filter(([lo, hi]) => lo < hi).sort((a, b) => a[0] - b[0])) {
+        const last = out[out.length - 1]
+        if (last && last[1] === lo) last[1] = hi
+        else out.push([lo, hi])
+      }
+      return out
+    }
+    const ofPieces = (p: Pieces) => merged(p.from.map((f, i) => [Date.parse(f), Date.parse(p.to[i]!)]))
+    const base = Date.UTC(2026, 2, 1)
+    for (let i = 0; i < 120; i++) {
+      const tz = ZONES[Math.floor(rand() * ZONES.length)]!
+      const unit = UNITS[Math.floor(rand() * UNITS.length)]!
+      const grain = rand() < 0.3 ? HOUR : 1
+      const from = base + Math.floor((rand() * 60 * DAY) / grain) * grain
+      const to = from + Math.floor((rand() * (unit === '15m' ? 3 : 20) * DAY) / grain) * grain + 1
+      const wm = rand() < 0.15 ? Infinity : Math.floor((from + (rand() - 0.2) * 10 * DAY) / HOUR) * HOUR
+      const starts = bucketsOf(tz, unit, from, to).map((b) => b.start)
+      const { rows } = await raw.query<{ part: string; lo: Date; hi: Date }>(sql, [
+        new Date(from),
+        new Date(to),
+        wm === Infinity ? 'infinity' : new Date(wm),
+        starts.map((st) => new Date(st).toISOString()),
+      ])
+      const part = (name: string) =>
+        merged(rows.filter((r) => r.part === name).map((r) => [r.lo.getTime(), r.hi.getTime()]))
+      const plan = planSeries(
+        [{ deviceId: 'D', range: { from: new Date(from), to: new Date(to) } }],
+        starts,
+        wm,
+      )
+      const label = `${tz} ${unit} ${new Date(from).toISOString()} ${new Date(to).toISOString()} ${wm}`
+      expect(part('rollup'), label).toEqual(ofPieces(plan.rollup))
+      expect(part('history'), label).toEqual(ofPieces(plan.history))
+    }
   })
 })
