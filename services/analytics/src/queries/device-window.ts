@@ -1,7 +1,6 @@
 import type pg from 'pg'
 import { DeviceNotFound, FreshnessUnknown } from '../errors.js'
 import { deviceRow, type DeviceRow } from './device-aggregates.js'
-import { inSnapshot, type SnapshotState } from './snapshot.js'
 import type { Range } from './window.js'
 
 /** The window and freshness fields every per-device window answer carries. */
@@ -33,26 +32,4 @@ export async function deviceStatementAnswer<T extends object>(
   if (row.as_of === null) throw new FreshnessUnknown()
   if (!row.known) throw new DeviceNotFound(kind, deviceId)
   return framed(answer(row), window, row.as_of)
-}
-
-/**
- * The frame of a per-device answer that takes several statements (the series): one snapshot, a 404
- * for a device that never reported (looked up with the snapshot's state, in its first round trip),
- * and the same window and freshness fields.
- */
-export function deviceWindowAnswer<T extends object>(
-  pool: pg.Pool,
-  kind: 'meter' | 'vehicle',
-  deviceId: string,
-  window: Range,
-  answer: (client: pg.PoolClient, state: SnapshotState) => Promise<T>,
-): Promise<T & { windowStart: string; windowEnd: string; asOf: string }> {
-  return inSnapshot(
-    pool,
-    async (client, state) => {
-      if (!state.known) throw new DeviceNotFound(kind, deviceId)
-      return framed(await answer(client, state), window, state.asOf)
-    },
-    { kind, id: deviceId },
-  )
 }

@@ -1,5 +1,5 @@
 import { withReadSnapshot } from '@energy-ingest/db'
-import pg from 'pg'
+import type pg from 'pg'
 import { FreshnessUnknown } from '../errors.js'
 
 export interface SnapshotState {
@@ -12,26 +12,6 @@ export interface SnapshotState {
    * transaction's start.
    */
   asOf: Date
-  /** Whether the device given to inSnapshot has ever reported (undefined: none was given). */
-  known?: boolean
-}
-
-/** A device whose live row the state query looks up in the same round trip. */
-export interface DeviceRef {
-  kind: 'meter' | 'vehicle'
-  id: string
-}
-
-/**
- * The state query, plus the device's existence when one is given. The state query travels with BEGIN
- * as one simple query, which takes no parameters: the id goes in as a quoted literal (escapeLiteral
- * doubles quotes and backslashes; the routes' schemas also bound what an id may hold).
- */
-function stateSql(device: DeviceRef | undefined): string {
-  if (!device) return STATE_SQL
-  const { kind, id } = device
-  return `${STATE_SQL},
-        EXISTS (SELECT 1 FROM ${kind}_live WHERE ${kind}_id = ${pg.escapeLiteral(id)}) AS known`
 }
 
 /** The replica's freshness (see SnapshotState.asOf), as one SQL expression. */
@@ -64,16 +44,15 @@ export function stateCteSql(device?: { kind: 'meter' | 'vehicle'; id: string }):
  * Runs `fn` in one REPEATABLE READ READ ONLY transaction, so the watermark, the rollups and the
  * history it reads come from one snapshot (packages/db/README.md, "Consistency on the replica").
  * BEGIN and the state query go in one round trip, and the COMMIT runs after the answer is returned
- * (withReadSnapshot): two round trips fewer on every answer's path. With `device`, the same round trip
- * also tells whether that device has ever reported (`state.known`): one more round trip saved.
+ * (withReadSnapshot): two round trips fewer on every answer's path. For answers that take more than
+ * one statement (the efficiency alerts); the others are one statement each (stateCteSql).
  */
 export async function inSnapshot<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient, state: SnapshotState) => Promise<T>,
-  device?: DeviceRef,
 ): Promise<T> {
-  type StateRow = { meter: number | null; vehicle: number | null; as_of: Date | null; known?: boolean }
-  return withReadSnapshot<T, StateRow>(pool, stateSql(device), async (client, rows) => {
+  type StateRow = { meter: number | null; vehicle: number | null; as_of: Date | null }
+  return withReadSnapshot<T, StateRow>(pool, STATE_SQL, async (client, rows) => {
     const row = rows[0]!
     // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
     if (row.as_of === null) throw new FreshnessUnknown()
@@ -81,7 +60,6 @@ export async function inSnapshot<T>(
       // No watermark row: nothing is known to be complete, so everything comes from history.
       closedBefore: { meter: row.meter ?? 0, vehicle: row.vehicle ?? 0 },
       asOf: row.as_of,
-      ...(device ? { known: row.known === true } : {}),
     }
     return fn(client, state)
   })
