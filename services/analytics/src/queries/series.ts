@@ -194,7 +194,7 @@ export const VEHICLE_SERIES = {
        SELECT ranges.meter_id, p.*
          FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)
 SELECT st.as_of, st.known,
-       (SELECT COALESCE(array_agg(DISTINCT meter_id ORDER BY meter_id), '{}') FROM ranges) AS meter_ids,
+       (SELECT COALESCE(array_agg(DISTINCT meter_id), '{}') FROM ranges) AS meter_ids,
        ${buckets(VEHICLE, `(${seriesParts(VEHICLE, '$1', (c) => `(SELECT ${c} FROM vehicle_plan)`)}) p`)} AS v,
        ${buckets(METER, `meter_plans mp, LATERAL (${seriesParts(METER, 'mp.meter_id', (c) => `mp.${c}`)}) p`)} AS m
   FROM st`,

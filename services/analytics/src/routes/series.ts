@@ -179,7 +179,7 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
         const m = meterBuckets(row.m)
         return {
           vehicleId,
-          meterIds: row.meter_ids as string[],
+          meterIds: [...(row.meter_ids as string[])].sort(),
           bucket,
           tz,
           points: pointTimes.map((times, i) => vehiclePoint(times, v.get(i), m.get(i))),
