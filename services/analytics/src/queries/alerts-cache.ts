@@ -39,6 +39,8 @@ export interface AlertsStateOptions {
 
 type Window = { from: Date; to: Date }
 
+const keyOf = (window: Window) => `${window.from.getTime()}|${window.to.getTime()}`
+
 const ZERO: ScaledDecimal = { units: 0n, scale: 0 }
 const ONE: ScaledDecimal = { units: 1n, scale: 0 }
 
@@ -65,9 +67,9 @@ export class AlertsState {
    * kept for another window.
    */
   async list(client: pg.ClientBase, window: Window, below: number, asOf: Date): Promise<AlertList> {
-    const key = `${window.from.getTime()}|${window.to.getTime()}`
+    const key = keyOf(window)
     while (this.refreshing) await this.refreshing
-    if (key !== this.windowKey || this.now() - this.checkedAt >= this.opts.ttlMs) {
+    if (!this.fresh(key)) {
       this.refreshing = this.refresh(client, window, key, asOf).finally(() => {
         this.refreshing = null
       })
@@ -81,10 +83,13 @@ export class AlertsState {
    * younger than the ttl. Undefined otherwise (then call `list` in a snapshot).
    */
   cached(window: Window, below: number): AlertList | undefined {
-    const key = `${window.from.getTime()}|${window.to.getTime()}`
-    if (this.refreshing || key !== this.windowKey || this.now() - this.checkedAt >= this.opts.ttlMs)
-      return undefined
+    if (this.refreshing || !this.fresh(keyOf(window))) return undefined
     return { items: this.itemsBelow(below), asOf: this.asOf }
+  }
+
+  /** Whether the totals are kept for the window of `key` and younger than the ttl. */
+  private fresh(key: string): boolean {
+    return key === this.windowKey && this.now() - this.checkedAt < this.opts.ttlMs
   }
 
   private async refresh(client: pg.ClientBase, window: Window, key: string, asOf: Date): Promise<void> {
