@@ -55,7 +55,7 @@ export interface DeviceRow {
  * starts (a plan column, computed in the statement, could only prune at run time, after every
  * partition's scan was set up); the index range scan takes the tighter of the two bounds.
  */
-interface Parts {
+export interface Parts {
   device: string
   col: (column: (typeof PLAN_COLUMNS)[number]) => string
 }
@@ -63,13 +63,16 @@ interface Parts {
 const PLAN_COLUMNS = ['rf', 'rt', 'h1f', 'h1t', 'h2f', 'h2t'] as const
 
 /** Parts read from a one-row plan CTE as scalar subqueries. */
-const fromPlanCte = (device: string, cte: string): Parts => ({
+export const fromPlanCte = (device: string, cte: string): Parts => ({
   device,
   col: (column) => `(SELECT ${column} FROM ${cte})`,
 })
 
 /** Parts read from a plan row joined laterally (one per range). */
-const fromPlanRow = (device: string, row: string): Parts => ({ device, col: (column) => `${row}.${column}` })
+export const fromPlanRow = (device: string, row: string): Parts => ({
+  device,
+  col: (column) => `${row}.${column}`,
+})
 
 /** `column` in [lo, hi) and inside the request's window. */
 const range = (column: string, lo: string, hi: string) =>
@@ -141,14 +144,33 @@ const names = <T>(cols: Record<keyof T, [string, string]>) =>
     Object.entries<[string, string]>(cols).map(([field, [, name]]) => [field, name]),
   ) as Record<keyof T, string>
 
-/** The window's plan for one device of `kind`, from the state CTE's watermark ($2, $3: the window). */
-const planCte = (kind: 'meter' | 'vehicle') =>
-  `${kind}_plan AS (${planSql('$2', '$3', `(SELECT ${kind}_cb FROM st)`)})`
+/**
+ * The CTEs every per-device statement starts with ($1 device, $2/$3 window): `st`, the state with the
+ * device check (stateCteSql), and `<kind>_plan`, the window's plan from its watermark.
+ */
+export const deviceCtes = (kind: 'meter' | 'vehicle') =>
+  `st AS (${stateCteSql({ kind, id: '$1' })}),
+     ${kind}_plan AS (${planSql('$2', '$3', `(SELECT ${kind}_cb FROM st)`)})`
+
+/**
+ * After deviceCtes('vehicle'): `ranges`, the meters that count for the vehicle, each over its part of
+ * the window (vehicleMeterRangesSql), and `meter_plans`, each range's plan from the meter watermark.
+ */
+export const METER_RANGES_CTES = `ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
+     meter_plans AS (
+       SELECT ranges.meter_id, p.*
+         FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)`
+
+/** The ids of the `ranges` meters (METER_RANGES_CTES), as the column `meter_ids`. */
+export const METER_IDS_COLUMN = `(SELECT COALESCE(array_agg(DISTINCT meter_id), '{}') FROM ranges) AS meter_ids`
+
+/** A row's `meter_ids`, sorted in JS (the same order whatever the database's collation). */
+export const meterIdsOf = (row: DeviceRow) => [...(row.meter_ids as string[])].sort()
 
 /** A meter's summary ($1 meter, $2/$3 window): aggregate (m_*) and the vehicles it served. */
 export const METER_SUMMARY = {
   name: 'meter-summary',
-  text: `WITH st AS (${stateCteSql({ kind: 'meter', id: '$1' })}), ${planCte('meter')}
+  text: `WITH ${deviceCtes('meter')}
 SELECT st.as_of, st.known, m.*,
        (SELECT COALESCE(array_agg(vehicle_id ORDER BY vehicle_id), '{}')
           FROM (${meterVehicleIdsSql('$1', '$2', '$3')}) ids) AS vehicle_ids
@@ -159,7 +181,7 @@ SELECT st.as_of, st.known, m.*,
 /** A vehicle's summary ($1 vehicle, $2/$3 window): aggregate (v_*). */
 export const VEHICLE_SUMMARY = {
   name: 'vehicle-summary',
-  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}), ${planCte('vehicle')}
+  text: `WITH ${deviceCtes('vehicle')}
 SELECT st.as_of, st.known, v.*
   FROM st, (SELECT ${columns(VEHICLE_COLUMNS, 'v_')}
               FROM (${vehicleBlock(fromPlanCte('$1', 'vehicle_plan'))}) parts) v`,
@@ -172,13 +194,8 @@ SELECT st.as_of, st.known, v.*
  */
 export const VEHICLE_PERFORMANCE = {
   name: 'vehicle-performance',
-  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}), ${planCte('vehicle')},
-     ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
-     meter_plans AS (
-       SELECT ranges.meter_id, p.*
-         FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)
-SELECT st.as_of, st.known, v.*, m.*,
-       (SELECT COALESCE(array_agg(DISTINCT meter_id), '{}') FROM ranges) AS meter_ids
+  text: `WITH ${deviceCtes('vehicle')}, ${METER_RANGES_CTES}
+SELECT st.as_of, st.known, v.*, m.*, ${METER_IDS_COLUMN}
   FROM st,
        (SELECT ${columns(VEHICLE_COLUMNS, 'v_')}
           FROM (${vehicleBlock(fromPlanCte('$1', 'vehicle_plan'))}) parts) v,

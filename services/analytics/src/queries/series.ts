@@ -12,9 +12,16 @@
 import type pg from 'pg'
 import { fromColumns } from './columns.js'
 import { planMinutes } from './fleet.js'
-import { vehicleMeterRangesSql } from './assignments.js'
 import { stateCteSql } from './snapshot.js'
-import { planSql, type DeviceRange, type Range } from './window.js'
+import {
+  deviceCtes,
+  fromPlanCte,
+  fromPlanRow,
+  METER_IDS_COLUMN,
+  METER_RANGES_CTES,
+  type Parts,
+} from './device-aggregates.js'
+import { type DeviceRange, type Range } from './window.js'
 
 const HOUR = 3_600_000
 
@@ -168,7 +175,7 @@ export const cutRanges = (rf: string, rt: string) => `
 const WITHIN = (column: string) => `AND ${column} >= $2::timestamptz AND ${column} < $3::timestamptz`
 
 /** One device's rows (t, …) of `block`, from its plan's columns (`col`: planSql's rf … h2t). */
-function seriesParts(block: Block<unknown>, device: string, col: (c: string) => string): string {
+function seriesParts(block: Block<unknown>, { device, col }: Parts): string {
   const history = (lo: string, hi: string) => block.history(device, lo, hi, WITHIN('ts'))
   return `${block.rollup(device, col('rf'), col('rt'), `AND NOT ${cut('hour')} ${WITHIN('hour')}`)}
     UNION ALL ${history(col('h1f'), col('h1t'))}
@@ -187,26 +194,19 @@ const buckets = (block: Block<unknown>, from: string) =>
  */
 export const VEHICLE_SERIES = {
   name: 'vehicle-series',
-  text: `WITH st AS (${stateCteSql({ kind: 'vehicle', id: '$1' })}),
-     vehicle_plan AS (${planSql('$2', '$3', '(SELECT vehicle_cb FROM st)')}),
-     ranges AS (${vehicleMeterRangesSql('$1', '$2', '$3')}),
-     meter_plans AS (
-       SELECT ranges.meter_id, p.*
-         FROM ranges, LATERAL (${planSql('ranges.f', 'ranges.t', '(SELECT meter_cb FROM st)')}) p)
-SELECT st.as_of, st.known,
-       (SELECT COALESCE(array_agg(DISTINCT meter_id), '{}') FROM ranges) AS meter_ids,
-       ${buckets(VEHICLE, `(${seriesParts(VEHICLE, '$1', (c) => `(SELECT ${c} FROM vehicle_plan)`)}) p`)} AS v,
-       ${buckets(METER, `meter_plans mp, LATERAL (${seriesParts(METER, 'mp.meter_id', (c) => `mp.${c}`)}) p`)} AS m
+  text: `WITH ${deviceCtes('vehicle')}, ${METER_RANGES_CTES}
+SELECT st.as_of, st.known, ${METER_IDS_COLUMN},
+       ${buckets(VEHICLE, `(${seriesParts(VEHICLE, fromPlanCte('$1', 'vehicle_plan'))}) p`)} AS v,
+       ${buckets(METER, `meter_plans mp, LATERAL (${seriesParts(METER, fromPlanRow('mp.meter_id', 'mp'))}) p`)} AS m
   FROM st`,
 }
 
 /** A meter's series ($1 meter, $2/$3 window, $4 bucket starts): the state and its buckets (`m`). */
 export const METER_SERIES = {
   name: 'meter-series',
-  text: `WITH st AS (${stateCteSql({ kind: 'meter', id: '$1' })}),
-     meter_plan AS (${planSql('$2', '$3', '(SELECT meter_cb FROM st)')})
+  text: `WITH ${deviceCtes('meter')}
 SELECT st.as_of, st.known,
-       ${buckets(METER, `(${seriesParts(METER, '$1', (c) => `(SELECT ${c} FROM meter_plan)`)}) p`)} AS m
+       ${buckets(METER, `(${seriesParts(METER, fromPlanCte('$1', 'meter_plan'))}) p`)} AS m
   FROM st`,
 }
 

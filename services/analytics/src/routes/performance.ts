@@ -1,5 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { VEHICLE_PERFORMANCE, meterAggregateOf, vehicleAggregateOf } from '../queries/device-aggregates.js'
+import {
+  VEHICLE_PERFORMANCE,
+  meterAggregateOf,
+  meterIdsOf,
+  vehicleAggregateOf,
+} from '../queries/device-aggregates.js'
 import { deviceStatementAnswer } from '../queries/device-window.js'
 import { PerformanceSchema, VehicleParamsSchema, WindowQuerySchema, errorResponses } from '../schemas.js'
 import { resolveWindow } from '../window-params.js'
@@ -33,7 +38,7 @@ const performanceRoutes: FastifyPluginAsyncTypebox<{ maxWindowDays: number; now:
         const dc = Number(vehicle.kwh)
         return {
           vehicleId,
-          meterIds: [...(row.meter_ids as string[])].sort(),
+          meterIds: meterIdsOf(row),
           totalAcConsumed: ac,
           totalDcDelivered: dc,
           efficiencyRatio: ratio(dc, ac),

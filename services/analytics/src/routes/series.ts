@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BadRequest, BadWindow, FreshnessUnknown } from '../errors.js'
+import { meterIdsOf } from '../queries/device-aggregates.js'
 import { deviceStatementAnswer } from '../queries/device-window.js'
 import {
   fleetSeries,
@@ -179,7 +180,7 @@ const seriesRoutes: FastifyPluginAsyncTypebox<SeriesOptions> = async (app, opts)
         const m = meterBuckets(row.m)
         return {
           vehicleId,
-          meterIds: [...(row.meter_ids as string[])].sort(),
+          meterIds: meterIdsOf(row),
           bucket,
           tz,
           points: pointTimes.map((times, i) => vehiclePoint(times, v.get(i), m.get(i))),
