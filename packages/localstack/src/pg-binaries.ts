@@ -93,7 +93,9 @@ export function reachableBinDir(bin: string, who: RunAs): string {
   if (!existsSync(join(copy, '.complete'))) {
     const staging = `${copy}.${process.pid}.tmp`
     rmSync(staging, { recursive: true, force: true })
-    cpSync(native, staging, { recursive: true })
+    // verbatimSymlinks: the package links its libraries by relative names (libicuuc.so.60 and
+    // others); without it the copy's links would point back into the folder out of reach.
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true })
     execFileSync('chmod', ['-R', 'a+rX', staging])
     writeFileSync(join(staging, '.complete'), native)
     rmSync(copy, { recursive: true, force: true })
