@@ -8,8 +8,9 @@
 //   node scripts/run.mjs build|typecheck|lint|bench
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { delimiter, dirname, join } from 'node:path'
+import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stripVTControlCharacters } from 'node:util'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PNPM_VERSION = '10.34.8'
@@ -76,6 +77,29 @@ const resultsFile = join(root, '.cache', 'test-results.json')
 /** The TESTENV=containers suite's report (.ci/containers.sh), counted in the summary when present. */
 const containersResultsFile = join(root, '.cache', 'test-results-containers.json')
 
+/** The first line of an error, without colours, cut to a readable length. */
+const firstLine = (text) =>
+  stripVTControlCharacters(String(text))
+    .split('\n')
+    .find((line) => line.trim() !== '')
+    ?.trim()
+    .slice(0, 300) ?? ''
+
+/** One failed file of a vitest JSON report: its path, its own error (a failed set-up), its failed tests. */
+function failureLines(result, suite) {
+  const lines = [`failed: ${relative(root, result.name)} (${suite})`]
+  if (result.message) lines.push(`  file: ${firstLine(result.message)}`)
+  for (const test of result.assertionResults ?? []) {
+    if (test.status === 'failed') {
+      lines.push(`  test: ${test.fullName ?? test.title}: ${firstLine(test.failureMessages?.[0] ?? '')}`)
+    } else if (test.status !== 'passed') {
+      lines.push(`  ${test.status === 'pending' ? 'skipped' : test.status}: ${test.fullName ?? test.title}`)
+    }
+  }
+  if (!result.message) lines.push('  a hook or a describe block failed: its error is in the log above')
+  return lines.join('\n') + '\n'
+}
+
 /**
  * One plain closing line ("tests: N passed, N failed, N skipped") from vitest's JSON reports: the local
  * suite's, plus the containers suite's when CI ran it, so that a failure in either shows in the line.
@@ -90,7 +114,11 @@ function printSummary() {
     total.failed += r.numFailedTests ?? 0
     total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
     // Per file: numFailedTestSuites also counts each describe block around a failed test.
-    total.failedFiles += (r.testResults ?? []).filter((t) => t.status === 'failed').length
+    const failedFiles = (r.testResults ?? []).filter((t) => t.status === 'failed')
+    total.failedFiles += failedFiles.length
+    // What failed, by name, next to the closing line: a CI log is often read from its tail only.
+    const suite = file === containersResultsFile ? 'containers suite' : 'local suite'
+    for (const t of failedFiles) process.stdout.write(failureLines(t, suite))
   }
   // A file whose set-up failed fails without a failed test (its tests count as skipped): say so.
   const files = total.failedFiles > 0 ? `; ${total.failedFiles} test file(s) failed` : ''
