@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomInt } from 'node:crypto'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
@@ -107,19 +108,53 @@ export function runToCompletion(
   })
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether a server could listen on `port` of 127.0.0.1 just now (0: any port; resolves the port). */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer()
     server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(undefined))
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      )
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined))
     })
   })
+}
+
+/** The kernel's range of local ports for outgoing connections (Linux), else IANA's dynamic range. */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)
+    if (Number(low) > 0 && Number(high) >= Number(low)) return [Number(low), Number(high)]
+  } catch {
+    /* not Linux */
+  }
+  return [49_152, 65_535]
+}
+
+const LOWEST_PORT = 20_000
+/** Ports this process handed out: never twice, even once their first user has stopped. */
+const handedOut = new Set<number>()
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, below the range outgoing connections take their
+ * local ports from. A port the kernel picks (listen on 0) comes from that range, so between picking it
+ * and a server binding it any new connection could take it: a replica once failed on "Address already
+ * in use" while a three-broker cluster was connecting. Below the range only another server can.
+ */
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralPortRange()
+  const span = Math.min(low, 65_536) - LOWEST_PORT
+  for (let attempt = 0; span >= 1_000 && attempt < 100; attempt++) {
+    const port = LOWEST_PORT + randomInt(span)
+    if (handedOut.has(port) || (await tryListen(port)) !== port) continue
+    handedOut.add(port)
+    return port
+  }
+  // No room below the range (a kernel configured so): the kernel's pick.
+  const port = await tryListen(0)
+  if (port === undefined) throw new Error('no free port on 127.0.0.1')
+  return port
 }
 
 export function tail(file: string, chars = 3000): string {
