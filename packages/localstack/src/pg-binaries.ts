@@ -89,7 +89,9 @@ export function workRoot(who: RunAs): string {
 export function reachableBinDir(bin: string, who: RunAs): string {
   if (reachable(join(bin, 'postgres'), who)) return bin
   const native = dirname(bin)
-  const copy = join(workRoot(who), 'bin', createHash('sha256').update(native).digest('hex').slice(0, 16))
+  // The layout tag keeps copies made before the links were kept relative (broken ones) out of use.
+  const key = createHash('sha256').update(`${native}\0relative-links`).digest('hex').slice(0, 16)
+  const copy = join(workRoot(who), 'bin', key)
   if (!existsSync(join(copy, '.complete'))) {
     const staging = `${copy}.${process.pid}.tmp`
     rmSync(staging, { recursive: true, force: true })
