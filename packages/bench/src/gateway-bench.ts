@@ -3,16 +3,18 @@
 // that travels between machines; the absolute rates depend on the cores the load tool shares.
 import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
+import { availableParallelism } from 'node:os'
 import { freePort } from '@energy-ingest/localstack'
 import type { Args } from './args.js'
 import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
 import type { BenchEnvironment } from './infra.js'
 import { readStackEnv } from './infra.js'
+import { cpuBetween, sampleCpu, type Role } from './process-cpu.js'
 import { progress, type BenchResult } from './report.js'
 import { round } from './stats.js'
 
-interface Run {
+export interface Run {
   target: 'bare' | 'gateway'
   endpoint: 'single' | 'batch'
   readingsPerRequest: number
@@ -22,6 +24,37 @@ interface Run {
   p99Ms: number
   non2xx: number
   errors: number
+  /** CPU µs per accepted reading of each process this bench started ("bare" is the bare route's). */
+  cpuUsPerReading: Partial<Record<CpuPart, number>>
+  /** CPU used by those processes over the run, as a share of all the machine's cores. */
+  busyShare: number | null
+}
+
+type CpuPart = 'bench' | 'bare' | 'gateway' | 'kafka'
+const CPU_PARTS: CpuPart[] = ['bench', 'bare', 'gateway', 'kafka']
+const partOf = (role: Role): CpuPart | undefined =>
+  role === 'other' ? 'bare' : role === 'bench' || role === 'gateway' || role === 'kafka' ? role : undefined
+
+/** `load`, with the CPU each part of the machine spent per reading it accepted (Linux /proc). */
+async function measured(run: () => Promise<Result>, perRequest: number) {
+  const before = sampleCpu()
+  const r = await run()
+  const used = cpuBetween(before, sampleCpu())
+  const readings = r['2xx'] * perRequest
+  const seconds: Partial<Record<CpuPart, number>> = {}
+  let total = 0
+  for (const [role, s] of used) {
+    total += s
+    const part = partOf(role)
+    if (part) seconds[part] = (seconds[part] ?? 0) + s
+  }
+  const cpuUsPerReading: Partial<Record<CpuPart, number>> = {}
+  for (const part of CPU_PARTS) {
+    const s = seconds[part]
+    if (s !== undefined && readings > 0) cpuUsPerReading[part] = round((s / readings) * 1e6, 2)
+  }
+  const busyShare = used.size > 0 ? round(total / (r.duration * availableParallelism()), 2) : null
+  return { r, cpuUsPerReading, busyShare }
 }
 
 /** `count` distinct bodies: single readings, or arrays of `batchSize`, meters and vehicles alternating. */
@@ -124,7 +157,10 @@ async function runEndpoint(
     const url = urls[target]
     if (p.warmupS > 0) await load(url, path, pool, token, conns, p.warmupS)
     progress(`${target} ${endpoint}: ${conns} connections, ${per} reading(s)/request, ${p.durationS} s…`)
-    const r = await load(url, path, pool, token, conns, p.durationS)
+    const { r, cpuUsPerReading, busyShare } = await measured(
+      () => load(url, path, pool, token, conns, p.durationS),
+      per,
+    )
     const run: Run = {
       target,
       endpoint,
@@ -135,6 +171,8 @@ async function runEndpoint(
       p99Ms: r.latency.p99,
       non2xx: r.non2xx,
       errors: r.errors + r.timeouts,
+      cpuUsPerReading,
+      busyShare,
     }
     runs.push(run)
     progress(
@@ -145,16 +183,34 @@ async function runEndpoint(
   return runs
 }
 
+/**
+ * The highest gateway / bare ratio these cores allow once Kafka runs on them, when the cores are the
+ * limit (busy share near 1): a gateway process costing no more per reading than the bare route, plus
+ * the CPU the broker spent per reading in the gateway's run. Generous: the Kafka client's own cost
+ * in the gateway is left out.
+ */
+export function kafkaBound(bare: Run | undefined, gw: Run | undefined): number | null {
+  const machine = (bare?.cpuUsPerReading.bench ?? 0) + (bare?.cpuUsPerReading.bare ?? 0)
+  const kafka = gw?.cpuUsPerReading.kafka
+  if (machine <= 0 || kafka === undefined) return null
+  return round(machine / (machine + kafka), 3)
+}
+
 function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): BenchResult {
-  const ratio = (endpoint: string) => {
-    const bare = runs.find((r) => r.target === 'bare' && r.endpoint === endpoint)
-    const gw = runs.find((r) => r.target === 'gateway' && r.endpoint === endpoint)
+  const find = (target: Run['target'], endpoint: Endpoint) =>
+    runs.find((r) => r.target === target && r.endpoint === endpoint)
+  const ratio = (endpoint: Endpoint) => {
+    const bare = find('bare', endpoint)
+    const gw = find('gateway', endpoint)
     return bare && gw ? round(gw.readingsPerS / bare.readingsPerS, 3) : null
   }
+  const bound = (endpoint: Endpoint) => kafkaBound(find('bare', endpoint), find('gateway', endpoint))
   const figures = {
     runs,
     singleRatioToBare: ratio('single'),
     batchRatioToBare: ratio('batch'),
+    singleKafkaBound: bound('single'),
+    batchKafkaBound: bound('batch'),
     gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')
       ?.readingsPerS,
     gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')
@@ -195,9 +251,23 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
           r.target === 'gateway' ? ratio(r.endpoint) : 1,
         ]),
       },
+      {
+        title: 'CPU µs per accepted reading, per process this bench started (from /proc)',
+        columns: ['endpoint', 'target', ...CPU_PARTS, 'busy share', 'Kafka bound'],
+        rows: runs.map((r) => [
+          r.endpoint,
+          r.target,
+          ...CPU_PARTS.map((part) => r.cpuUsPerReading[part]),
+          r.busyShare,
+          r.target === 'gateway' ? bound(r.endpoint) : undefined,
+        ]),
+      },
     ],
     notes: [
       'targets: single POSTs ≥ 0.5 of the bare route; batch ≥ 100k readings/s',
+      'Kafka bound: the highest gateway / bare ratio these cores allow with the broker on them, when ' +
+        "they are the limit: the bare run's CPU per reading (load tool + bare route) over itself plus " +
+        "the broker's CPU per reading in the gateway run. The bench process is the load tool.",
       'autocannon runs in the bench process on the same cores as the server under test',
     ],
   }
