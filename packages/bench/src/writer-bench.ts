@@ -8,7 +8,9 @@
 // the shape the writer meets at minute cadence. Closed-hour variants include the closeHours() work for
 // the hours they wrote, so they are not credited with skipping the rollup.
 //
-// Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); closed-hour-optimistic (the
+// Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); raw-copy-live (the floor of
+// any path that keeps a live table per batch: the same COPY, then each device's newest row written
+// once into vehicle_live, unguarded, with no rollups); closed-hour-optimistic (the
 // writer's default: insertMode auto, hours closed by closeHours); closed-hour-copy (always COPY straight
 // into history in a savepoint);
 // per-batch-optimistic (same, but every row folded into *_hourly in its transaction); closed-hour-insert
@@ -29,6 +31,7 @@ import {
 } from '@energy-ingest/db'
 import {
   copyVehicleRowsRaw,
+  copyVehicleRowsRawWithLive,
   writeVehicleBatchTuned,
   type WritePhase,
   type WriteTuning,
@@ -47,6 +50,7 @@ export interface WriterBenchOptions {
 
 export type VariantName =
   | 'raw-copy'
+  | 'raw-copy-live'
   | 'closed-hour-optimistic'
   | 'per-batch-optimistic'
   | 'closed-hour-staged'
@@ -158,11 +162,13 @@ async function runVariant(
     const batch = rows.slice(i, i + batchSize)
     if (variant === 'raw-copy') {
       await withTransaction(client, () => copyVehicleRowsRaw(client, batch))
+    } else if (variant === 'raw-copy-live') {
+      await withTransaction(client, () => copyVehicleRowsRawWithLive(client, batch))
     } else {
       await writeVehicleBatchTuned(client, batch, opts)
     }
   }
-  if (!perBatch && variant !== 'raw-copy') {
+  if (!perBatch && !variant.startsWith('raw-copy')) {
     const c0 = performance.now()
     const last = Date.parse(rows[rows.length - 1]!.timestamp)
     await closeHours(client, 'vehicle', {
@@ -214,6 +220,7 @@ export async function runWriterBench(options: WriterBenchOptions): Promise<Varia
   const rounds = options.rounds ?? 2
   const variants: VariantName[] = options.variants ?? [
     'raw-copy',
+    'raw-copy-live',
     'closed-hour-optimistic',
     'per-batch-optimistic',
     'closed-hour-staged',

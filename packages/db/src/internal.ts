@@ -40,6 +40,46 @@ export async function copyVehicleRowsRaw(client: DbClient, rows: readonly Vehicl
   await copyRows(client, VEHICLE.copyHistory, rows.map(VEHICLE.fields))
 }
 
+const LIVE_FLOOR_TABLE = 'vehicle_live_floor'
+const VEHICLE_LIVE_COLUMNS = 'vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at'
+
+/**
+ * The least a live table kept per batch adds to the raw COPY: the same COPY into history, then each
+ * device's newest row of the batch written once into vehicle_live (COPY into a temp table and one
+ * UPDATE … FROM, an INSERT for the devices not live yet). No guard, no rollups, no fleet sums and no
+ * planning: the benchmark's floor for any writer path that keeps the live table current per batch.
+ */
+export async function copyVehicleRowsRawWithLive(
+  client: DbClient,
+  rows: readonly VehicleRow[],
+): Promise<void> {
+  await copyRows(client, VEHICLE.copyHistory, rows.map(VEHICLE.fields))
+  const newest = new Map<string, VehicleRow>()
+  for (const row of rows) {
+    const seen = newest.get(row.vehicleId)
+    if (!seen || Date.parse(seen.timestamp) < Date.parse(row.timestamp)) newest.set(row.vehicleId, row)
+  }
+  await client.query(
+    `CREATE TEMP TABLE IF NOT EXISTS ${LIVE_FLOOR_TABLE} (vehicle_id text, ts timestamptz, soc numeric,
+       kwh_delivered_dc numeric, battery_temp numeric, received_at timestamptz) ON COMMIT DELETE ROWS`,
+  )
+  await copyRows(
+    client,
+    `COPY ${LIVE_FLOOR_TABLE} (${VEHICLE_LIVE_COLUMNS}) FROM STDIN`,
+    [...newest.values()].map(VEHICLE.fields),
+  )
+  const moved = await client.query(
+    `UPDATE vehicle_live l SET ts = f.ts, soc = f.soc, kwh_delivered_dc = f.kwh_delivered_dc,
+       battery_temp = f.battery_temp, received_at = f.received_at, updated_at = now()
+     FROM ${LIVE_FLOOR_TABLE} f WHERE l.vehicle_id = f.vehicle_id`,
+  )
+  if ((moved.rowCount ?? 0) < newest.size)
+    await client.query(
+      `INSERT INTO vehicle_live (${VEHICLE_LIVE_COLUMNS}) SELECT ${VEHICLE_LIVE_COLUMNS} FROM ${LIVE_FLOOR_TABLE}
+       ON CONFLICT (vehicle_id) DO NOTHING`,
+    )
+}
+
 /** A transaction left open across a test's steps (a lock holder, a blocker); `end` commits or rolls back. */
 export interface HeldTransaction {
   end(commit: boolean): Promise<void>

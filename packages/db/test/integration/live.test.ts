@@ -2,8 +2,8 @@
 import { createTestDatabase, type TestDatabase } from '@energy-ingest/testenv'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { writeVehicleBatch, type VehicleRow } from '../../src/index.js'
-import { writeVehicleBatchTuned } from '../../src/internal.js'
+import { ensureMonths, withTransaction, writeVehicleBatch, type VehicleRow } from '../../src/index.js'
+import { copyVehicleRowsRawWithLive, writeVehicleBatchTuned } from '../../src/internal.js'
 
 const T0 = Date.parse('2026-03-10T08:00:00Z')
 const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString()
@@ -128,6 +128,31 @@ describe('live rows', () => {
       const got = await live(p)
       for (const d of small) expect(got[d]).toEqual([at(1), '1'])
       expect(got[fleet[1]!]).toEqual([at(0), '0'])
+    } finally {
+      c.release()
+    }
+  })
+
+  it("the writer bench's floor (raw COPY plus one live write per device) leaves the newest row live", async () => {
+    const p = 'FLOOR-'
+    const c = await pool.connect()
+    try {
+      await ensureMonths(c, ['vehicle'], [new Date(T0)])
+      // Devices interleaved, each in time order, as the bench's rows are; then a second batch.
+      const first = [0, 1, 2].flatMap((m) => ['A', 'B', 'C'].map((d) => reading(`${p}${d}`, m, 10 * m)))
+      await withTransaction(c, () => copyVehicleRowsRawWithLive(c, first))
+      expect(await live(p)).toEqual({
+        [`${p}A`]: [at(2), '20'],
+        [`${p}B`]: [at(2), '20'],
+        [`${p}C`]: [at(2), '20'],
+      })
+      await withTransaction(c, () => copyVehicleRowsRawWithLive(c, [reading(`${p}B`, 3, 33)]))
+      expect((await live(p))[`${p}B`]).toEqual([at(3), '33'])
+      const { rows } = await c.query<{ n: string }>(
+        'SELECT count(*) AS n FROM vehicle_history WHERE starts_with(vehicle_id, $1)',
+        [p],
+      )
+      expect(Number(rows[0]!.n)).toBe(first.length + 1)
     } finally {
       c.release()
     }
