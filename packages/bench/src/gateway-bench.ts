@@ -11,7 +11,7 @@ import { assertLoopback } from './http.js'
 import type { BenchEnvironment } from './infra.js'
 import { readStackEnv } from './infra.js'
 import { cpuBetween, sampleCpu, type Role } from './process-cpu.js'
-import { progress, type BenchResult } from './report.js'
+import { progress, type BenchResult, type Table } from './report.js'
 import { round } from './stats.js'
 
 export interface Run {
@@ -196,6 +196,54 @@ export function kafkaBound(bare: Run | undefined, gw: Run | undefined): number |
   return round(machine / (machine + kafka), 3)
 }
 
+/** Rates and latencies of each run, with the gateway's ratio to the bare route. */
+function ratesTable(runs: Run[], p: GatewayParams, ratio: (endpoint: Endpoint) => number | null): Table {
+  return {
+    title: `gateway vs bare Fastify route (same bodies, same run; ${p.durationS} s each)`,
+    columns: [
+      'endpoint',
+      'target',
+      'conns',
+      'readings/req',
+      'req/s',
+      'readings/s',
+      'p50 ms',
+      'p99 ms',
+      'non-2xx',
+      'errors',
+      'vs bare',
+    ],
+    rows: runs.map((r) => [
+      r.endpoint,
+      r.target,
+      r.endpoint === 'single' ? p.connections : p.batchConnections,
+      r.readingsPerRequest,
+      r.requestsPerS,
+      r.readingsPerS,
+      r.p50Ms,
+      r.p99Ms,
+      r.non2xx,
+      r.errors,
+      r.target === 'gateway' ? ratio(r.endpoint) : 1,
+    ]),
+  }
+}
+
+/** CPU µs per reading of each process, per run, with the Kafka bound next to each gateway run. */
+function cpuTable(runs: Run[], bound: (endpoint: Endpoint) => number | null): Table {
+  return {
+    title: 'CPU µs per accepted reading, per process this bench started (from /proc)',
+    columns: ['endpoint', 'target', ...CPU_PARTS, 'busy share', 'Kafka bound'],
+    rows: runs.map((r) => [
+      r.endpoint,
+      r.target,
+      ...CPU_PARTS.map((part) => r.cpuUsPerReading[part]),
+      r.busyShare,
+      r.target === 'gateway' ? bound(r.endpoint) : undefined,
+    ]),
+  }
+}
+
 function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): BenchResult {
   const find = (target: Run['target'], endpoint: Endpoint) =>
     runs.find((r) => r.target === target && r.endpoint === endpoint)
@@ -221,48 +269,7 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     bench: 'gateway',
     params: { durationS, warmupS, connections, batchConnections, batchSize, gatewayUrl },
     figures,
-    tables: [
-      {
-        title: `gateway vs bare Fastify route (same bodies, same run; ${durationS} s each)`,
-        columns: [
-          'endpoint',
-          'target',
-          'conns',
-          'readings/req',
-          'req/s',
-          'readings/s',
-          'p50 ms',
-          'p99 ms',
-          'non-2xx',
-          'errors',
-          'vs bare',
-        ],
-        rows: runs.map((r) => [
-          r.endpoint,
-          r.target,
-          r.endpoint === 'single' ? connections : batchConnections,
-          r.readingsPerRequest,
-          r.requestsPerS,
-          r.readingsPerS,
-          r.p50Ms,
-          r.p99Ms,
-          r.non2xx,
-          r.errors,
-          r.target === 'gateway' ? ratio(r.endpoint) : 1,
-        ]),
-      },
-      {
-        title: 'CPU µs per accepted reading, per process this bench started (from /proc)',
-        columns: ['endpoint', 'target', ...CPU_PARTS, 'busy share', 'Kafka bound'],
-        rows: runs.map((r) => [
-          r.endpoint,
-          r.target,
-          ...CPU_PARTS.map((part) => r.cpuUsPerReading[part]),
-          r.busyShare,
-          r.target === 'gateway' ? bound(r.endpoint) : undefined,
-        ]),
-      },
-    ],
+    tables: [ratesTable(runs, p, ratio), cpuTable(runs, bound)],
     notes: [
       'targets: single POSTs ≥ 0.5 of the bare route; batch ≥ 100k readings/s',
       'Kafka bound: the highest gateway / bare ratio these cores allow with the broker on them, when ' +
