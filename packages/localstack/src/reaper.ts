@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { localstackRoot } from './paths.js'
@@ -16,8 +17,15 @@ export interface CleanupHook {
 
 interface State {
   pids: number[]
+  /** Each tracked pid's start time (process-alive.cjs): the watchdog kills no later owner of the number. */
+  starts: Record<number, string>
   dirs: string[]
   cleanups: CleanupHook[]
+}
+
+const { procStart, sameProcess } = createRequire(import.meta.url)('../process-alive.cjs') as {
+  procStart: (pid: number) => { start: string; zombie: boolean } | undefined
+  sameProcess: (pid: number, start: string | undefined) => boolean
 }
 
 /**
@@ -26,7 +34,7 @@ interface State {
  * outlives a killed run, stack or bench.
  */
 export class Reaper {
-  private readonly state: State = { pids: [], dirs: [], cleanups: [] }
+  private readonly state: State = { pids: [], starts: {}, dirs: [], cleanups: [] }
   private readonly stateFile: string
   private readonly stateDir: string
 
@@ -48,11 +56,14 @@ export class Reaper {
 
   trackPid(pid: number): void {
     this.state.pids.push(pid)
+    const start = procStart(pid)?.start
+    if (start !== undefined) this.state.starts[pid] = start
     this.flush()
   }
 
   untrackPid(pid: number): void {
     this.state.pids = this.state.pids.filter((p) => p !== pid)
+    delete this.state.starts[pid]
     this.flush()
   }
 
@@ -72,16 +83,9 @@ export class Reaper {
    * then SIGKILL after `graceMs`.
    */
   async terminateRemaining(graceMs = 10_000): Promise<void> {
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0)
-        return true
-      } catch {
-        return false
-      }
-    }
+    const ours = (pid: number) => sameProcess(pid, this.state.starts[pid])
     const signalAll = (signal: NodeJS.Signals) => {
-      for (const pid of this.state.pids) {
+      for (const pid of this.state.pids.filter(ours)) {
         try {
           process.kill(-pid, signal)
         } catch {
@@ -91,9 +95,10 @@ export class Reaper {
     }
     signalAll('SIGTERM')
     const deadline = Date.now() + graceMs
-    while (this.state.pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    while (this.state.pids.some(ours) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     signalAll('SIGKILL')
     this.state.pids = []
+    this.state.starts = {}
     this.flush()
   }
 
@@ -103,8 +108,11 @@ export class Reaper {
     rmSync(this.stateFile, { force: true })
   }
 
+  /** Writes the state whole or not at all (a rename), so the watchdog never reads half of it. */
   private flush(): void {
-    writeFileSync(this.stateFile, JSON.stringify(this.state))
+    const next = `${this.stateFile}.next`
+    writeFileSync(next, JSON.stringify(this.state))
+    renameSync(next, this.stateFile)
   }
 }
 
