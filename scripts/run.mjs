@@ -96,7 +96,9 @@ function failureLines(result, suite) {
       lines.push(`  ${test.status === 'pending' ? 'skipped' : test.status}: ${test.fullName ?? test.title}`)
     }
   }
-  if (!result.message) lines.push('  a hook or a describe block failed: its error is in the log above')
+  const failedTests = (result.assertionResults ?? []).some((t) => t.status === 'failed')
+  if (!result.message && !failedTests)
+    lines.push('  a hook or a describe block failed: its error is in the log above')
   return lines.join('\n') + '\n'
 }
 
