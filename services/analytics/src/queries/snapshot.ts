@@ -40,6 +40,24 @@ export function stateCteSql(device?: { kind: 'meter' | 'vehicle'; id: string }):
          ${AS_OF_SQL} AS as_of${known}`
 }
 
+type StateRow = { meter: number | null; vehicle: number | null; as_of: Date | null }
+
+function stateOf(row: StateRow): SnapshotState {
+  // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
+  if (row.as_of === null) throw new FreshnessUnknown()
+  return {
+    // No watermark row: nothing is known to be complete, so everything comes from history.
+    closedBefore: { meter: row.meter ?? 0, vehicle: row.vehicle ?? 0 },
+    asOf: row.as_of,
+  }
+}
+
+/** The state on its own, in one statement outside any transaction (whether kept answers still hold). */
+export async function readState(pool: pg.Pool): Promise<SnapshotState> {
+  const { rows } = await pool.query<StateRow>({ name: 'analytics-state', text: STATE_SQL })
+  return stateOf(rows[0]!)
+}
+
 /**
  * Runs `fn` in one REPEATABLE READ READ ONLY transaction, so the watermark, the rollups and the
  * history it reads come from one snapshot (packages/db/README.md, "Consistency on the replica").
@@ -51,16 +69,5 @@ export async function inSnapshot<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient, state: SnapshotState) => Promise<T>,
 ): Promise<T> {
-  type StateRow = { meter: number | null; vehicle: number | null; as_of: Date | null }
-  return withReadSnapshot<T, StateRow>(pool, STATE_SQL, async (client, rows) => {
-    const row = rows[0]!
-    // A replica that has replayed nothing since it started and has no heartbeat row cannot tell.
-    if (row.as_of === null) throw new FreshnessUnknown()
-    const state: SnapshotState = {
-      // No watermark row: nothing is known to be complete, so everything comes from history.
-      closedBefore: { meter: row.meter ?? 0, vehicle: row.vehicle ?? 0 },
-      asOf: row.as_of,
-    }
-    return fn(client, state)
-  })
+  return withReadSnapshot<T, StateRow>(pool, STATE_SQL, (client, rows) => fn(client, stateOf(rows[0]!)))
 }

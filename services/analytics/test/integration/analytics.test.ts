@@ -237,6 +237,8 @@ describe('analytics API behaviour', () => {
     '/v1/analytics/meters/M-a/series?bucket=15m&from=2026-12-30T10:17:50.123Z&to=2026-12-31T10:17:10Z',
     '/v1/analytics/vehicles/nobody/series',
     '/v1/analytics/fleet/series',
+    '/v1/analytics/efficiency/alerts',
+    '/v1/analytics/efficiency/alerts?below=10&limit=1&offset=1',
   ])('%s answers with one statement: one round trip, no BEGIN or COMMIT', async (url) => {
     // The pool's connection exists, the statement is prepared and the efficiency alerts are kept.
     await get(url)
