@@ -7,6 +7,7 @@ export {
   clusterId,
   withProperties,
   type KafkaServer,
+  type KafkaJit,
   type KafkaOptions,
   type NodeSpec,
 } from './kafka.js'
