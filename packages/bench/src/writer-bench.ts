@@ -8,9 +8,9 @@
 // the shape the writer meets at minute cadence. Closed-hour variants include the closeHours() work for
 // the hours they wrote, so they are not credited with skipping the rollup.
 //
-// Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); raw-copy-live (the floor of
-// any path that keeps a live table per batch: the same COPY, then each device's newest row written
-// once into vehicle_live, unguarded, with no rollups); closed-hour-optimistic (the
+// Variants: raw-copy (baseline: COPY into vehicle_history, nothing else); raw-copy-live (the floor:
+// history and vehicle_live written in the writer path's own two shapes, with no guard, rollups, fleet
+// sums or planning); closed-hour-optimistic (the
 // writer's default: insertMode auto, hours closed by closeHours); closed-hour-copy (always COPY straight
 // into history in a savepoint);
 // per-batch-optimistic (same, but every row folded into *_hourly in its transaction); closed-hour-insert

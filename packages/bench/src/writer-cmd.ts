@@ -52,8 +52,9 @@ export async function writerBench(args: Args, env: BenchEnvironment): Promise<Be
     ],
     notes: [
       'targets: the writer path ≥ 0.6 of raw COPY at 1 reading per device per batch, ≥ 0.8 at 10',
-      "raw-copy-live: the raw COPY plus one unguarded write of each device's newest row into the live " +
-        'table, nothing else; no path that keeps the live table current per batch can beat its ratio',
+      "raw-copy-live: history and the live table written in the writer path's own two shapes, with " +
+        'nothing else (no guard, rollups, fleet sums or planning): the least known cost of keeping the ' +
+        'live table current per batch',
     ],
   }
 }

@@ -148,11 +148,19 @@ describe('live rows', () => {
       })
       await withTransaction(c, () => copyVehicleRowsRawWithLive(c, [reading(`${p}B`, 3, 33)]))
       expect((await live(p))[`${p}B`]).toEqual([at(3), '33'])
+      // Mostly one row per device, one device twice: the temp-table shape, newest row per device.
+      const third = [reading(`${p}A`, 5, 50), reading(`${p}A`, 4, 40), reading(`${p}C`, 4, 44)]
+      await withTransaction(c, () => copyVehicleRowsRawWithLive(c, third))
+      expect(await live(p)).toEqual({
+        [`${p}A`]: [at(5), '50'],
+        [`${p}B`]: [at(3), '33'],
+        [`${p}C`]: [at(4), '44'],
+      })
       const { rows } = await c.query<{ n: string }>(
         'SELECT count(*) AS n FROM vehicle_history WHERE starts_with(vehicle_id, $1)',
         [p],
       )
-      expect(Number(rows[0]!.n)).toBe(first.length + 1)
+      expect(Number(rows[0]!.n)).toBe(first.length + 1 + third.length)
     } finally {
       c.release()
     }
