@@ -45,6 +45,12 @@ if (cpuProf !== '') {
   mkdirSync(env.cpuProfDir, { recursive: true })
 }
 env.pgStatements = args.bool('pg-statements')
+const kafkaJit = args.str('kafka-jit', 'fast-start')
+if (kafkaJit !== 'fast-start' && kafkaJit !== 'steady') {
+  process.stderr.write(`--kafka-jit: fast-start or steady, not "${kafkaJit}"\n`)
+  process.exit(2)
+}
+env.kafkaJit = kafkaJit
 let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -117,8 +117,7 @@ interface GatewayParams {
 function gatewayParams(args: Args): GatewayParams {
   return {
     durationS: args.num('duration', 10, 1),
-    // Long enough for the broker's JVM to finish compiling its produce path (it runs both compilers).
-    warmupS: args.num('warmup', 10, 0),
+    warmupS: args.num('warmup', 2, 0),
     connections: args.num('connections', 50, 1),
     batchConnections: args.num('batch-connections', 8, 1),
     batchSize: args.num('batch-size', 1000, 2),

@@ -15,6 +15,7 @@ import {
   startKafka,
   startPostgresPair,
   withDatabase,
+  type KafkaJit,
   type KafkaServer,
   type ManagedProcess,
   type PostgresPair,
@@ -86,6 +87,8 @@ export class BenchEnvironment {
   private postgres?: PostgresPair
   private stopped = false
   brokers: string[] = []
+  /** The broker's JVM compilers (`--kafka-jit`): the first only (a fast start), or both. */
+  kafkaJit: KafkaJit = 'fast-start'
   primaryUrl = ''
   replicaUrl = ''
 
@@ -102,8 +105,7 @@ export class BenchEnvironment {
   /** A private single-node Kafka with the four topics. */
   async startKafka(partitions: number): Promise<void> {
     progress(`starting Kafka (${partitions} partitions)…`)
-    // Measured under sustained load: the JVM's full compilation, as a production broker runs.
-    this.kafka = await startKafka({ partitions, reaper: this.reaper, jit: 'steady' })
+    this.kafka = await startKafka({ partitions, reaper: this.reaper, jit: this.kafkaJit })
     this.brokers = this.kafka.brokers
     const t = topicNames('')
     await createTopics(this.brokers, [t.meter, t.vehicle, t.assignments, t.dlq], partitions)
