@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { writePrivateFile } from './private-file.js'
 
 describe('writePrivateFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'private-file-'))
   afterEach(() => rmSync(join(dir, 'f'), { force: true }))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('creates the file with mode 0600', () => {
     writePrivateFile(join(dir, 'f'), 'secret')

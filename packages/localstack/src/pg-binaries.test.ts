@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { reachable, reachableBinDir } from './pg-binaries.js'
 
@@ -38,6 +38,9 @@ describe('reachableBinDir', () => {
     const bin = reachableBinDir(join(native, 'bin'), who)
     const copy = dirname(bin)
     cleanups.push(copy)
+    // The work folder made for this made-up user, when the checkout is out of its reach.
+    const root = dirname(dirname(copy))
+    if (basename(root) === `energy-ingest-pg-${who.uid}`) cleanups.push(root)
 
     expect(relative(owner, copy).startsWith('..')).toBe(true)
     expect(reachable(join(bin, 'postgres'), who)).toBe(true)
