@@ -32,17 +32,20 @@ const alertsRouteSchema = {
 }
 
 /**
- * The vehicles below `below` and the window they were counted over. One statement (the watermarks)
- * when the kept alerts hold for the window those give; otherwise they are brought up to date in a
- * snapshot, whose own watermarks then set the window.
+ * The vehicles below `below` and the window they were counted over, for the watermarks a request has
+ * read (`closedBefore`): the kept alerts when they hold for that window, with no further statement;
+ * otherwise they are brought up to date in a snapshot, whose own watermarks then set the window. The
+ * refresh runs on the connection that snapshot holds: a request never takes a second pooled
+ * connection, so a small pool under load cannot wait on itself.
  */
 async function currentAlerts(
   replica: pg.Pool,
   alerts: AlertsState,
+  closedBefore: SnapshotState['closedBefore'],
   below: number,
   now: () => number,
 ): Promise<{ window: Range; list: AlertList }> {
-  const current = alertsWindow((await readState(replica)).closedBefore, now())
+  const current = alertsWindow(closedBefore, now())
   const kept = alerts.cached(current, below)
   if (kept) return { window: current, list: kept }
   return inSnapshot(replica, async (client, state) => {
@@ -64,22 +67,12 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
     registers: [app.prometheus.registry],
   })
   const alerts = new AlertsState({ ttlMs: opts.alertsCacheMs, onHoursRead: (n) => hoursRead.inc(n) })
-  // Brought up to date on the connection the request already holds, in its snapshot: a request never
-  // takes a second pooled connection, so a small pool under load cannot wait on itself.
-  const alertList = (client: pg.ClientBase, state: SnapshotState, window: Range, below: number) =>
-    alerts.list(client, window, below, state.asOf)
-
   // One statement when the alerts are kept (cached): a fleet answer is then one round trip. When they
   // are due to be brought up to date, that is done in a snapshot of its own, as the alerts route does.
   app.get('/analytics/fleet/summary', { schema: fleetSummaryRouteSchema }, async (req) => {
     const window = resolveWindow(req.query, opts.now(), opts.maxWindowDays)
     const totals = await fleetTotals(app.replica, window)
-    const alertsIn = alertsWindow(totals.closedBefore, opts.now())
-    const list =
-      alerts.cached(alertsIn, opts.threshold) ??
-      (await inSnapshot(app.replica, (client, state) =>
-        alertList(client, state, alertsWindow(state.closedBefore, opts.now()), opts.threshold),
-      ))
+    const { list } = await currentAlerts(app.replica, alerts, totals.closedBefore, opts.threshold, opts.now)
     const ac = Number(totals.meters.kwh)
     const dc = Number(totals.vehicles.kwh)
     return {
@@ -104,7 +97,8 @@ const fleetRoutes: FastifyPluginAsyncTypebox<{
     const below = req.query.below ?? opts.threshold
     const limit = req.query.limit ?? 50
     const offset = req.query.offset ?? 0
-    const { window, list } = await currentAlerts(app.replica, alerts, below, opts.now)
+    const { closedBefore } = await readState(app.replica)
+    const { window, list } = await currentAlerts(app.replica, alerts, closedBefore, below, opts.now)
     return {
       windowStart: window.from.toISOString(),
       windowEnd: window.to.toISOString(),
