@@ -4,10 +4,9 @@
 // (from /proc, for the processes this bench started), and the sustained phase's offered rate (half
 // the measured maximum, where visibility is not a backlog).
 import type pg from 'pg'
-import { cpuBetween, sampleCpu, type Role } from './process-cpu.js'
+import { cpuBetween, perMillion, sampleCpu, type Role } from './process-cpu.js'
 import { measureRawCopy, type RawCopyResult } from './raw-copy.js'
 import { progress, type Table } from './report.js'
-import { round } from './stats.js'
 
 const ROLES: Role[] = ['gateway', 'writer', 'kafka', 'postgres', 'analytics', 'bench']
 
@@ -20,12 +19,7 @@ export async function withCpu<P extends { stored: number }>(
   const before = sampleCpu()
   const result = await phase()
   const used = cpuBetween(before, sampleCpu())
-  const perMillion: CpuPerMillion = {}
-  for (const role of ROLES) {
-    const s = used.get(role)
-    if (s !== undefined && result.stored > 0) perMillion[role] = round((s / result.stored) * 1e6, 1)
-  }
-  return { ...result, cpuSecondsPerMillion: perMillion }
+  return { ...result, cpuSecondsPerMillion: perMillion(used, result.stored, ROLES) }
 }
 
 /** The raw COPY baseline (`--raw-copy-rows`, 0 = none), on the pipeline's primary. */

