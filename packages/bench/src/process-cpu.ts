@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { round } from './stats.js'
 
-export type Role = 'gateway' | 'writer' | 'analytics' | 'kafka' | 'postgres' | 'bare' | 'bench' | 'other'
+export type Role =
+  'gateway' | 'writer' | 'analytics' | 'kafka' | 'postgres' | 'bare' | 'floor' | 'bench' | 'other'
 
 /** What a process runs, from its command line. */
 export function roleOf(cmdline: string, isRoot = false): Role {
@@ -16,6 +17,8 @@ export function roleOf(cmdline: string, isRoot = false): Role {
   if (/services\/analytics\/dist\//.test(cmdline)) return 'analytics'
   // The gateway bench's bare Fastify route (bare-server.ts).
   if (/bench\/dist\/bare-server\.js/.test(cmdline)) return 'bare'
+  // Its floor: the bare route behind the gateway's Kafka path (kafka-floor-server.ts).
+  if (/bench\/dist\/kafka-floor-server\.js/.test(cmdline)) return 'floor'
   if (/kafka\.Kafka|kafka-server|\bjava\b/.test(cmdline)) return 'kafka'
   if (/^postgres\b|\/postgres\b|^postgres:/.test(cmdline)) return 'postgres'
   return 'other'

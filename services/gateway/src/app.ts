@@ -62,7 +62,8 @@ export function httpTimeouts(
   } satisfies FastifyServerOptions & { http: ServerOptions }
 }
 
-function kafkaOptions(config: Config, topics: TopicNames) {
+/** The Kafka client's options from the gateway's config. */
+export function kafkaOptions(config: Config, topics: TopicNames) {
   return {
     brokers: brokerList(config.KAFKA_BROKERS),
     clientId: config.KAFKA_CLIENT_ID,
@@ -74,7 +75,8 @@ function kafkaOptions(config: Config, topics: TopicNames) {
   }
 }
 
-function publisherOptions(config: Config, topics: TopicNames, now: Clock) {
+/** The publisher's options (batching, packing, back-pressure, deadlines) from the gateway's config. */
+export function publisherOptions(config: Config, topics: TopicNames, now: Clock) {
   return {
     topics,
     lingerMs: config.KAFKA_LINGER_MS,
