@@ -4,7 +4,12 @@
 // reaps them). Linux only; elsewhere every sample is empty and the figures are left out.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { round } from './stats.js'
+
+const { statFields } = createRequire(import.meta.url)('@energy-ingest/localstack/process-alive.cjs') as {
+  statFields: (text: string) => string[]
+}
 
 export type Role =
   'gateway' | 'writer' | 'analytics' | 'kafka' | 'postgres' | 'bare' | 'floor' | 'bench' | 'other'
@@ -31,17 +36,15 @@ export interface ProcStat {
   ticks: number
 }
 
-/** Parses /proc/<pid>/stat (the command name may hold spaces and parentheses). */
+/** Parses /proc/<pid>/stat: ppid is field 4, utime..cstime are fields 14..17. */
 export function parseStat(text: string): ProcStat {
-  const close = text.lastIndexOf(')')
-  const pid = Number(text.slice(0, text.indexOf(' ')))
-  // Fields after the name, from field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
-  const f = text
-    .slice(close + 2)
-    .trim()
-    .split(' ')
+  const f = statFields(text)
   const at = (field: number) => Number(f[field - 3])
-  return { pid, ppid: at(4), ticks: at(14) + at(15) + at(16) + at(17) }
+  return {
+    pid: Number(text.slice(0, text.indexOf(' '))),
+    ppid: at(4),
+    ticks: at(14) + at(15) + at(16) + at(17),
+  }
 }
 
 let clockTicks: number | undefined
