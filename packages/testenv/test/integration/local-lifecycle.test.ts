@@ -2,17 +2,26 @@
 // of its own, whatever TESTENV the rest of the run uses.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { eventually, Reaper, startKafka, startPostgresPair } from '../../src/index.js'
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+const { procStart, sameProcess } = createRequire(import.meta.url)(
+  '@energy-ingest/localstack/process-alive.cjs',
+) as {
+  procStart: (pid: number) => { start: string; zombie: boolean } | undefined
+  sameProcess: (pid: number, start: string | undefined) => boolean
+}
+
+/**
+ * Whether each of `pids` still runs, judged as the watchdog judges it: a number taken over by a newer
+ * process (they come round quickly here) or a zombie left for init to reap is not running.
+ */
+function watch(pids: number[]): { allRunning: () => boolean; running: () => number[] } {
+  const starts = new Map(pids.map((pid) => [pid, procStart(pid)?.start]))
+  const runs = (pid: number) => sameProcess(pid, starts.get(pid))
+  return { allRunning: () => pids.every(runs), running: () => pids.filter(runs) }
 }
 
 describe('process lifecycle (local processes)', () => {
@@ -28,10 +37,11 @@ describe('process lifecycle (local processes)', () => {
       (await import('node:fs')).readFileSync((reaper as unknown as { stateFile: string }).stateFile, 'utf8'),
     ) as { pids: number[]; dirs: string[] }
     expect(state.pids.length).toBe(3)
-    expect(state.pids.every(alive)).toBe(true)
+    const processes = watch(state.pids)
+    expect(processes.allRunning()).toBe(true)
     await Promise.all([kafka.stop(), postgres.stop()])
     reaper.dispose()
-    expect(state.pids.filter(alive)).toEqual([])
+    expect(processes.running()).toEqual([])
     expect(state.dirs.filter((d) => existsSync(d))).toEqual([])
   })
 
@@ -57,14 +67,12 @@ describe('process lifecycle (local processes)', () => {
       },
     )
     expect(started.pids.length).toBe(2)
-    expect(started.pids.every(alive)).toBe(true)
+    const processes = watch(started.pids)
+    expect(processes.allRunning()).toBe(true)
     child.kill('SIGKILL')
-    await eventually(
-      () => started.pids.every((p) => !alive(p)) && started.dirs.every((d) => !existsSync(d)),
-      {
-        timeoutMs: 20_000,
-        message: 'the reaper to remove the orphaned postgres processes and folders',
-      },
-    )
+    await eventually(() => processes.running().length === 0 && started.dirs.every((d) => !existsSync(d)), {
+      timeoutMs: 20_000,
+      message: 'the reaper to remove the orphaned postgres processes and folders',
+    })
   })
 })
