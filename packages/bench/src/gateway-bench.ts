@@ -11,32 +11,11 @@ import { Fleet } from './fleet.js'
 import { assertLoopback } from './http.js'
 import type { BenchEnvironment } from './infra.js'
 import { readStackEnv } from './infra.js'
-import { cpuBetween, perMillion, sampleCpu, type Role } from './process-cpu.js'
+import { cpuRatio, kafkaBound, type CpuPart, type Run, type Target } from './gateway-figures.js'
+import { cpuBetween, perMillion, sampleCpu } from './process-cpu.js'
 import { progress, type BenchResult, type Table } from './report.js'
 import { round } from './stats.js'
 
-/** The bare route, the bare route behind the gateway's Kafka path (the floor), and the gateway. */
-export type Target = 'bare' | 'floor' | 'gateway'
-
-export interface Run {
-  target: Target
-  endpoint: 'single' | 'batch'
-  readingsPerRequest: number
-  requestsPerS: number
-  readingsPerS: number
-  p50Ms: number
-  p99Ms: number
-  non2xx: number
-  errors: number
-  /** CPU µs per accepted reading of each process this bench started ("bare": the bare route's, "floor": the floor's). */
-  cpuUsPerReading: Partial<Record<CpuPart, number>>
-  /** CPU used by those processes over the run, as a share of all the machine's cores. */
-  busyShare: number | null
-  /** Readings and Kafka messages per `sendBatch` over the run (floor and gateway, from their /metrics). */
-  perSend?: { readings: number; messages: number }
-}
-
-type CpuPart = Extract<Role, 'bench' | 'bare' | 'floor' | 'gateway' | 'kafka'>
 const CPU_PARTS: CpuPart[] = ['bench', 'bare', 'floor', 'gateway', 'kafka']
 
 /** `load`, with the CPU each part of the machine spent per reading it accepted (Linux /proc). */
@@ -180,19 +159,6 @@ async function runEndpoint(
   return runs
 }
 
-/**
- * The highest gateway / bare ratio these cores allow once Kafka runs on them, when the cores are the
- * limit (busy share near 1): a gateway process costing no more per reading than the bare route, plus
- * the CPU the broker spent per reading in the gateway's run. Generous: the Kafka client's own cost
- * in the gateway is left out.
- */
-export function kafkaBound(bare: Run | undefined, gw: Run | undefined): number | null {
-  const machine = (bare?.cpuUsPerReading.bench ?? 0) + (bare?.cpuUsPerReading.bare ?? 0)
-  const kafka = gw?.cpuUsPerReading.kafka
-  if (machine <= 0 || kafka === undefined) return null
-  return round(machine / (machine + kafka), 3)
-}
-
 /** readings/s of `target` over that of `base`, on one endpoint of one run. */
 type Ratio = (target: Target, base: Target, endpoint: Endpoint) => number | null
 
@@ -231,8 +197,12 @@ function ratesTable(runs: Run[], p: GatewayParams, ratio: Ratio): Table {
   }
 }
 
-/** CPU µs per reading of each process, per run, with the Kafka bound next to each gateway run. */
-function cpuTable(runs: Run[], bound: (endpoint: Endpoint) => number | null): Table {
+/** CPU µs per reading of each process, per run, with the Kafka bound and each run's CPU ratio. */
+function cpuTable(
+  runs: Run[],
+  bound: (endpoint: Endpoint) => number | null,
+  cpu: (run: Run) => number | null,
+): Table {
   return {
     title: 'CPU µs per accepted reading, per process this bench started (from /proc)',
     columns: [
@@ -241,6 +211,7 @@ function cpuTable(runs: Run[], bound: (endpoint: Endpoint) => number | null): Ta
       ...CPU_PARTS,
       'busy share',
       'Kafka bound',
+      'CPU ratio',
       'readings/send',
       'messages/send',
     ],
@@ -250,6 +221,7 @@ function cpuTable(runs: Run[], bound: (endpoint: Endpoint) => number | null): Ta
       ...CPU_PARTS.map((part) => r.cpuUsPerReading[part]),
       r.busyShare,
       r.target === 'gateway' ? bound(r.endpoint) : undefined,
+      cpu(r),
       r.perSend?.readings,
       r.perSend?.messages,
     ]),
@@ -265,6 +237,9 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     return of && to && to.readingsPerS > 0 ? round(of.readingsPerS / to.readingsPerS, 3) : null
   }
   const bound = (endpoint: Endpoint) => kafkaBound(find('bare', endpoint), find('gateway', endpoint))
+  const cpu = (run: Run) => cpuRatio(find('bare', run.endpoint), run)
+  const cpuOf = (target: Target, endpoint: Endpoint) =>
+    cpuRatio(find('bare', endpoint), find(target, endpoint))
   const figures = {
     runs,
     singleRatioToBare: ratio('gateway', 'bare', 'single'),
@@ -275,6 +250,10 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     batchRatioToFloor: ratio('gateway', 'floor', 'batch'),
     singleKafkaBound: bound('single'),
     batchKafkaBound: bound('batch'),
+    singleFloorCpuRatio: cpuOf('floor', 'single'),
+    batchFloorCpuRatio: cpuOf('floor', 'batch'),
+    singleGatewayCpuRatio: cpuOf('gateway', 'single'),
+    batchGatewayCpuRatio: cpuOf('gateway', 'batch'),
     gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')
       ?.readingsPerS,
     gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')
@@ -285,7 +264,7 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     bench: 'gateway',
     params: { durationS, warmupS, connections, batchConnections, batchSize, gatewayUrl },
     figures,
-    tables: [ratesTable(runs, p, ratio), cpuTable(runs, bound)],
+    tables: [ratesTable(runs, p, ratio), cpuTable(runs, bound, cpu)],
     notes: [
       'targets: single POSTs ≥ 0.6 of the bare route; batch ≥ 0.4 of it',
       "floor: the bare route behind the gateway's own Kafka path (client, micro-batcher, packing, " +
@@ -294,6 +273,9 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
       'Kafka bound: the highest gateway / bare ratio these cores allow with the broker on them, when ' +
         "they are the limit: the bare run's CPU per reading (load tool + bare route) over itself plus " +
         "the broker's CPU per reading in the gateway run. The bench process is the load tool.",
+      "CPU ratio: the bare run's CPU per reading (load tool + bare route) over the run's (load tool + " +
+        'its process + the broker): the highest ratio to the bare route a path of that cost reaches ' +
+        'once the cores are the limit, however many processes either side runs',
       'autocannon runs in the bench process on the same cores as the server under test',
     ],
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { kafkaBound, type Run } from './gateway-bench.js'
+import { cpuRatio, kafkaBound, type Run } from './gateway-figures.js'
 
 const run = (target: Run['target'], cpuUsPerReading: Run['cpuUsPerReading']): Run => ({
   target,
@@ -26,5 +26,22 @@ describe('kafkaBound', () => {
   it('is unknown without CPU figures (a stack this bench did not start)', () => {
     expect(kafkaBound(run('bare', {}), run('gateway', {}))).toBeNull()
     expect(kafkaBound(run('bare', { bench: 60, bare: 50 }), run('gateway', { gateway: 150 }))).toBeNull()
+  })
+})
+
+describe('cpuRatio', () => {
+  it("is the bare run's load tool + bare route over the run's load tool + own process + broker", () => {
+    // Idle processes' CPU in a run (the gateway's while the floor is loaded) does not count.
+    const bare = run('bare', { bench: 30, bare: 20, floor: 2, gateway: 2, kafka: 1 })
+    const floor = run('floor', { bench: 30, floor: 50, gateway: 3, kafka: 45 })
+    expect(cpuRatio(bare, floor)).toBe(0.4) // 50 / 125
+    expect(cpuRatio(bare, run('gateway', { bench: 30, gateway: 70, kafka: 25 }))).toBe(0.4)
+    expect(cpuRatio(bare, bare)).toBe(1)
+  })
+
+  it('is unknown without CPU figures', () => {
+    expect(cpuRatio(run('bare', {}), run('floor', { bench: 1, floor: 1 }))).toBeNull()
+    expect(cpuRatio(run('bare', { bench: 1, bare: 1 }), run('floor', { bench: 1 }))).toBeNull()
+    expect(cpuRatio(undefined, run('floor', { bench: 1, floor: 1 }))).toBeNull()
   })
 })
