@@ -28,7 +28,7 @@ banner() {
 # One line for .ci/run to repeat at the end of the log.
 REPORT=$ROOT/.cache/containers-part.txt
 report() { mkdir -p "$(dirname "$REPORT")" 2>/dev/null && echo "$*" >"$REPORT" || true; }
-rm -f "$REPORT" "$ROOT/.cache/test-results-containers.json" 2>/dev/null || true
+rm -f "$REPORT" "$ROOT/.cache/test-results-containers.json"{,.exit} 2>/dev/null || true
 skip_all() {
   banner "CONTAINERS PART SKIPPED: $1" \
     "Not proven by this run: the TESTENV=containers integration suite and the" \
@@ -237,6 +237,8 @@ node packages/testenv/docker-cleanup.cjs all >&2
 status=0
 TESTENV=containers node_modules/.bin/vitest run --project integration --reporter=default --reporter=json \
   --outputFile.json=.cache/test-results-containers.json </dev/null || status=$?
+# Beside the report: an unhandled error fails the run with every test passed (scripts/run.mjs summary).
+echo "$status" >.cache/test-results-containers.json.exit
 node packages/testenv/docker-cleanup.cjs all >&2
 timings+=("TESTENV=containers suite: $(elapsed "$t0") s (exit $status)")
 if [ -s .cache/test-results-containers.json ]; then

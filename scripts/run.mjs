@@ -7,7 +7,7 @@
 //   node scripts/run.mjs kafka <tool> [args]   Kafka's command-line tools against the local stack
 //   node scripts/run.mjs build|typecheck|lint|bench
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
@@ -77,6 +77,18 @@ const resultsFile = join(root, '.cache', 'test-results.json')
 /** The TESTENV=containers suite's report (.ci/containers.sh), counted in the summary when present. */
 const containersResultsFile = join(root, '.cache', 'test-results-containers.json')
 
+/**
+ * vitest's exit status for a report, written beside it: an unhandled error fails the run while every
+ * test passes, and the JSON report alone does not show it.
+ */
+const exitFileOf = (report) => `${report}.exit`
+
+/** The exit status recorded for a report, 0 when none was (an older run). */
+function exitStatusOf(report) {
+  const file = exitFileOf(report)
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || 0 : 0
+}
+
 /** The first line of an error, without colours, cut to a readable length. */
 const firstLine = (text) =>
   stripVTControlCharacters(String(text))
@@ -109,7 +121,7 @@ function failureLines(result, suite) {
 function printSummary() {
   const reports = [resultsFile, containersResultsFile].filter((f) => existsSync(f))
   if (reports.length === 0) return
-  const total = { passed: 0, failed: 0, skipped: 0, failedFiles: 0 }
+  const total = { passed: 0, failed: 0, skipped: 0, failedFiles: 0, failedRuns: 0 }
   for (const file of reports) {
     const r = JSON.parse(readFileSync(file, 'utf8'))
     total.passed += r.numPassedTests ?? 0
@@ -121,9 +133,19 @@ function printSummary() {
     // What failed, by name, next to the closing line: a CI log is often read from its tail only.
     const suite = file === containersResultsFile ? 'containers suite' : 'local suite'
     for (const t of failedFiles) process.stdout.write(failureLines(t, suite))
+    const exit = exitStatusOf(file)
+    if (exit !== 0 && failedFiles.length === 0 && !(r.numFailedTests > 0)) {
+      total.failedRuns++
+      process.stdout.write(
+        `failed: the ${suite} run (vitest exit ${exit}) with no failed test: an unhandled error or a ` +
+          `failed global set-up (vitest's "Unhandled Errors" block above names the file it came from)\n`,
+      )
+    }
   }
   // A file whose set-up failed fails without a failed test (its tests count as skipped): say so.
-  const files = total.failedFiles > 0 ? `; ${total.failedFiles} test file(s) failed` : ''
+  const files =
+    (total.failedFiles > 0 ? `; ${total.failedFiles} test file(s) failed` : '') +
+    (total.failedRuns > 0 ? `; ${total.failedRuns} run(s) failed with no failed test` : '')
   const parts = reports.length > 1 ? ' (local and containers suites)' : ''
   process.stdout.write(
     `tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${files}${parts}\n`,
@@ -164,6 +186,7 @@ switch (command) {
     // Integration tests spawn services from their build output, so build first (turbo caches it).
     turbo(['run', 'build', '--output-logs=errors-only'])
     {
+      rmSync(exitFileOf(resultsFile), { force: true })
       const status = run(bin('vitest'), [
         'run',
         '--reporter=default',
@@ -171,6 +194,7 @@ switch (command) {
         `--outputFile.json=${resultsFile}`,
         ...rest,
       ])
+      writeFileSync(exitFileOf(resultsFile), `${status}\n`)
       printSummary()
       process.exit(status)
     }
