@@ -237,7 +237,6 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     return of && to && to.readingsPerS > 0 ? round(of.readingsPerS / to.readingsPerS, 3) : null
   }
   const bound = (endpoint: Endpoint) => kafkaBound(find('bare', endpoint), find('gateway', endpoint))
-  const cpu = (run: Run) => cpuRatio(find('bare', run.endpoint), run)
   const cpuOf = (target: Target, endpoint: Endpoint) =>
     cpuRatio(find('bare', endpoint), find(target, endpoint))
   const figures = {
@@ -254,17 +253,15 @@ function gatewayReport(p: GatewayParams, gatewayUrl: string, runs: Run[]): Bench
     batchFloorCpuRatio: cpuOf('floor', 'batch'),
     singleGatewayCpuRatio: cpuOf('gateway', 'single'),
     batchGatewayCpuRatio: cpuOf('gateway', 'batch'),
-    gatewaySingleReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'single')
-      ?.readingsPerS,
-    gatewayBatchReadingsPerS: runs.find((r) => r.target === 'gateway' && r.endpoint === 'batch')
-      ?.readingsPerS,
+    gatewaySingleReadingsPerS: find('gateway', 'single')?.readingsPerS,
+    gatewayBatchReadingsPerS: find('gateway', 'batch')?.readingsPerS,
   }
   const { durationS, warmupS, connections, batchConnections, batchSize } = p
   return {
     bench: 'gateway',
     params: { durationS, warmupS, connections, batchConnections, batchSize, gatewayUrl },
     figures,
-    tables: [ratesTable(runs, p, ratio), cpuTable(runs, bound, cpu)],
+    tables: [ratesTable(runs, p, ratio), cpuTable(runs, bound, (r) => cpuOf(r.target, r.endpoint))],
     notes: [
       'targets: single POSTs ≥ 0.6 of the bare route; batch ≥ 0.4 of it',
       "floor: the bare route behind the gateway's own Kafka path (client, micro-batcher, packing, " +

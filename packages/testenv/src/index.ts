@@ -31,3 +31,4 @@ export {
   rollupDifferences,
   type CloseHours,
 } from './storage-checks.js'
+export { TopicReader, type Received } from './topic-reader.js'

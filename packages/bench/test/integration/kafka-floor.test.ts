@@ -1,52 +1,30 @@
 // The gateway bench's floor must do the gateway's Kafka work, or the gateway / floor ratio means
 // nothing: every reading it answers 202 for is on its topic, packed per partition, keyed and placed as
 // the gateway places it.
-import { decodeEnvelope, partitionForKey, topicNames, type Envelope } from '@energy-ingest/contracts'
-import { createTopics, eventually, testTopicPrefix } from '@energy-ingest/testenv'
+import { partitionForKey, topicNames } from '@energy-ingest/contracts'
+import { TopicReader, createTopics, testTopicPrefix } from '@energy-ingest/testenv'
 import type { FastifyInstance } from 'fastify'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildFloor } from '../../src/kafka-floor.js'
 
 const { kafkaBrokers: brokers } = inject('testenv')
 const PARTITIONS = 3
 
-interface Seen {
-  topic: string
-  partition: number
-  key: string
-  ids: string[]
-}
-
 describe('the gateway bench floor', () => {
   const prefix = testTopicPrefix()
   const topics = topicNames(prefix)
-  const seen: Seen[] = []
   let floor: FastifyInstance
-  let consumer: Consumer
+  let reader: TopicReader
 
   beforeAll(async () => {
     await createTopics(brokers, [topics.meter, topics.vehicle, topics.assignments], PARTITIONS)
     floor = await buildFloor({ KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix })
     await floor.ready()
-    const kafka = new Kafka({ clientId: 'floor-test', brokers, logLevel: logLevel.NOTHING })
-    consumer = kafka.consumer({ groupId: `floor_${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 })
-    await consumer.connect()
-    await consumer.subscribe({ topics: [topics.meter, topics.vehicle], fromBeginning: true })
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const decoded = decodeEnvelope(message.value)
-        if (!decoded.ok) throw new Error(`undecodable message on ${topic}: ${decoded.reason}`)
-        const envelope: Envelope = decoded.envelope
-        const ids = envelope.type === 'assignment' ? [] : envelope.readings.map((r) => JSON.stringify(r))
-        seen.push({ topic, partition, key: message.key?.toString() ?? '', ids })
-      },
-    })
+    reader = await TopicReader.start(brokers, [topics.meter, topics.vehicle])
   })
 
   afterAll(async () => {
-    await consumer?.disconnect()
+    await reader?.stop()
     await floor?.close()
   })
 
@@ -64,20 +42,23 @@ describe('the gateway bench floor', () => {
     expect(res.json()).toEqual({ accepted: 5, rejected: [] })
 
     const sent: Record<string, unknown>[] = [...single, ...batch]
-    await eventually(() => seen.flatMap((s) => s.ids).length >= sent.length, {
-      timeoutMs: 30_000,
-      message: 'every acknowledged reading on its topic',
-    })
+    const received = () =>
+      [topics.meter, topics.vehicle].flatMap((topic) => reader.items(topic).map((i) => ({ topic, ...i })))
+    await reader.waitFor(
+      () => received().length >= sent.length,
+      'every acknowledged reading on its topic',
+      30_000,
+    )
     for (const body of sent) {
       const isMeter = 'meterId' in body
       const key = String(isMeter ? body.meterId : body.vehicleId)
-      const where = seen.filter((s) => s.ids.includes(JSON.stringify(body)))
+      const where = received().filter((r) => JSON.stringify(r.item) === JSON.stringify(body))
       expect(where, key).toHaveLength(1)
       expect(where[0]!.topic).toBe(isMeter ? topics.meter : topics.vehicle)
       expect(where[0]!.partition).toBe(partitionForKey(key, PARTITIONS))
     }
-    expect(seen.flatMap((s) => s.ids)).toHaveLength(sent.length)
+    expect(received()).toHaveLength(sent.length)
     // A message holds one partition's readings: its key is one of its devices.
-    for (const s of seen) expect(partitionForKey(s.key, PARTITIONS)).toBe(s.partition)
+    for (const r of received()) expect(partitionForKey(r.key ?? '', PARTITIONS)).toBe(r.partition)
   })
 })
